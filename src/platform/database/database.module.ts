@@ -1,0 +1,22 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+
+/**
+ * Hands the one, already initialised and migrated DataSource to Nest (`@InjectDataSource()`).
+ * The process that created it also closes it, after the HTTP server has drained.
+ */
+@Module({})
+export class DatabaseModule {
+  static forRoot(dataSource: DataSource): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({ ...dataSource.options, manualInitialization: true }),
+          dataSourceFactory: async () => dataSource,
+        }),
+      ],
+    };
+  }
+}
