@@ -1,0 +1,12 @@
+/** What other modules may import from the directory. */
+export { DirectoryModule } from './directory.module.js';
+export { UsersService, type UserInput, type WriteOptions, type WriteResult } from './users/users.service.js';
+export { GroupsService, type GroupInput, type MemberSet } from './groups/groups.service.js';
+export { ChangeRecorder, type ChangeListener, type ChangeToRecord } from './changes/change-recorder.js';
+export type { ChangeOrigin, ChangeKind, ObjectType } from './changes/change-event.entity.js';
+export { ChangeEventEntity } from './changes/change-event.entity.js';
+export { UserEntity, type UserKind } from './users/user.entity.js';
+export { GroupEntity } from './groups/group.entity.js';
+export { DirectoryErrors } from './directory.errors.js';
+export { inTransaction } from './transaction.js';
+export { userToView, viewToUserInput, groupToView, viewToGroupInput, type UserView, type GroupView } from './users/user-view.js';

@@ -1,0 +1,97 @@
+import type { EntityManager } from 'typeorm';
+import { UserEntity } from './user.entity.js';
+
+/** All SQL for users. */
+export class UsersRepository {
+  constructor(private readonly em: EntityManager) {}
+
+  findById(id: string, lock = false): Promise<UserEntity | null> {
+    const qb = this.em.getRepository(UserEntity).createQueryBuilder('u').where('u.id = :id', { id });
+    if (lock) qb.setLock('pessimistic_write');
+    return qb.getOne();
+  }
+
+  findByUserName(userName: string): Promise<UserEntity | null> {
+    return this.em
+      .getRepository(UserEntity)
+      .createQueryBuilder('u')
+      .where('lower(u.user_name) = lower(:userName)', { userName })
+      .getOne();
+  }
+
+  async findByIds(ids: string[]): Promise<UserEntity[]> {
+    if (ids.length === 0) return [];
+    return this.em.getRepository(UserEntity).createQueryBuilder('u').where('u.id = ANY(:ids)', { ids }).getMany();
+  }
+
+  async existingIds(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows: { id: string }[] = await this.em.query('SELECT id FROM users WHERE id = ANY($1::uuid[])', [ids]);
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** One INSERT … RETURNING: the hot path of provisioning, kept free of ORM overhead. */
+  async insert(values: Pick<UserEntity, 'userName' | 'externalId' | 'displayName' | 'active' | 'kind' | 'attributes'>): Promise<UserEntity> {
+    const rows: Record<string, unknown>[] = await this.em.query(
+      `INSERT INTO users (user_name, external_id, display_name, active, kind, attributes)
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+      [values.userName, values.externalId, values.displayName, values.active, values.kind, JSON.stringify(values.attributes)],
+    );
+    return Object.assign(new UserEntity(), mapRow(rows[0]!));
+  }
+
+  save(user: UserEntity): Promise<UserEntity> {
+    return this.em.getRepository(UserEntity).save(user);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.em.getRepository(UserEntity).delete({ id });
+  }
+
+  /**
+   * Keyset page ordered by id. `search` matches the start of userName, displayName, externalId or
+   * an email address, case-insensitively.
+   */
+  list(limit: number, after?: string, search?: string): Promise<UserEntity[]> {
+    const qb = this.em.getRepository(UserEntity).createQueryBuilder('u').orderBy('u.id', 'ASC').limit(limit + 1);
+    if (after) qb.andWhere('u.id > :after', { after });
+    if (search) {
+      const pattern = `${escapeLike(search.toLowerCase())}%`;
+      qb.andWhere(
+        `(lower(u.user_name) LIKE :pattern OR lower(u.display_name) LIKE :pattern OR u.external_id = :exact
+          OR ib_email_values(u.attributes) @> ARRAY[:lowerExact]::text[])`,
+        { pattern, exact: search, lowerExact: search.toLowerCase() },
+      );
+    }
+    return qb.getMany();
+  }
+
+  /** Ids and names of the groups the user is a direct member of. */
+  groupsOf(userId: string): Promise<{ id: string; displayName: string }[]> {
+    return this.em.query(
+      `SELECT g.id, g.display_name AS "displayName" FROM memberships m JOIN groups g ON g.id = m.group_id
+        WHERE m.member_user_id = $1 ORDER BY g.display_name, g.id`,
+      [userId],
+    );
+  }
+}
+
+export function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** A raw `users` row (snake_case) as an entity. */
+function mapRow(row: Record<string, unknown>): Partial<UserEntity> {
+  return {
+    id: row.id as string,
+    userName: row.user_name as string,
+    externalId: row.external_id as string | null,
+    displayName: row.display_name as string | null,
+    active: row.active as boolean,
+    kind: row.kind as UserEntity['kind'],
+    attributes: row.attributes as Record<string, unknown>,
+    version: row.version as number,
+    createdAt: row.created_at as Date,
+    updatedAt: row.updated_at as Date,
+  };
+}

@@ -1,0 +1,173 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { isDeepStrictEqual } from 'node:util';
+import { DataSource, type EntityManager } from 'typeorm';
+import { decodeCursor, toPage } from '../../../platform/http/cursor.js';
+import type { ChangeOrigin } from '../changes/change-event.entity.js';
+import { ChangeRecorder } from '../changes/change-recorder.js';
+import { DirectoryErrors } from '../directory.errors.js';
+import { inTransaction, pgCode, pgConstraint } from '../transaction.js';
+import type { UserEntity, UserKind } from './user.entity.js';
+import { UsersRepository } from './users.repository.js';
+
+/** A user as written by sources and admins: the promoted columns plus every other SCIM attribute. */
+export interface UserInput {
+  userName: string;
+  externalId?: string | null;
+  displayName?: string | null;
+  active?: boolean;
+  kind?: UserKind;
+  /** Every other SCIM attribute in SCIM shape; extensions under their URN key. */
+  attributes?: Record<string, unknown>;
+}
+
+export interface WriteOptions {
+  /** The caller's transaction, to write atomically with its own rows. */
+  tx?: EntityManager;
+  /** Optimistic lock: fail with 412 unless the stored version matches. */
+  expectedVersion?: number;
+}
+
+export interface WriteResult<T> {
+  entity: T;
+  /** False when the write changed nothing (no new version, no outbox event). */
+  changed: boolean;
+}
+
+/** Users of the directory. Every method is a unit of work and records its outbox event. */
+@Injectable()
+export class UsersService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly changes: ChangeRecorder,
+  ) {}
+
+  async get(id: string, tx?: EntityManager): Promise<UserEntity> {
+    const user = await new UsersRepository(tx ?? this.dataSource.manager).findById(id);
+    if (!user) throw DirectoryErrors.userNotFound(id);
+    return user;
+  }
+
+  findByUserName(userName: string, tx?: EntityManager): Promise<UserEntity | null> {
+    return new UsersRepository(tx ?? this.dataSource.manager).findByUserName(userName);
+  }
+
+  findByIds(ids: string[], tx?: EntityManager): Promise<UserEntity[]> {
+    return new UsersRepository(tx ?? this.dataSource.manager).findByIds(ids);
+  }
+
+  groupsOf(userId: string, tx?: EntityManager): Promise<{ id: string; displayName: string }[]> {
+    return new UsersRepository(tx ?? this.dataSource.manager).groupsOf(userId);
+  }
+
+  async list(limit: number, cursor?: string, search?: string) {
+    const after = cursor ? (decodeCursor(cursor, ['uuid'])[0] as string) : undefined;
+    const rows = await new UsersRepository(this.dataSource.manager).list(limit, after, search);
+    return toPage(rows, limit, (u) => [u.id]);
+  }
+
+  create(input: UserInput, origin: ChangeOrigin, options: WriteOptions = {}): Promise<UserEntity> {
+    return inTransaction(this.dataSource, options.tx, async (tx) => {
+      const user = await withUniqueUserName(input.userName, () =>
+        new UsersRepository(tx).insert({
+          userName: input.userName,
+          externalId: input.externalId ?? null,
+          displayName: input.displayName ?? null,
+          active: input.active ?? true,
+          kind: input.kind ?? 'person',
+          attributes: input.attributes ?? {},
+        }),
+      );
+      await this.changes.record(tx, origin, [{ objectType: 'user', objectId: user.id, kind: 'created', version: 1 }]);
+      return user;
+    });
+  }
+
+  /** Replaces the user: attributes not in `input` are cleared (SCIM PUT semantics). */
+  replace(id: string, input: UserInput, origin: ChangeOrigin, options: WriteOptions = {}) {
+    return this.write(id, origin, options, () => ({
+      userName: input.userName,
+      externalId: input.externalId ?? null,
+      displayName: input.displayName ?? null,
+      active: input.active ?? true,
+      kind: input.kind ?? 'person',
+      attributes: input.attributes ?? {},
+    }));
+  }
+
+  /** Changes only the given fields; `attributes` is replaced as a whole when given. */
+  update(id: string, changes: Partial<UserInput>, origin: ChangeOrigin, options: WriteOptions = {}) {
+    return this.write(id, origin, options, (current) => ({
+      userName: changes.userName ?? current.userName,
+      externalId: changes.externalId !== undefined ? changes.externalId : current.externalId,
+      displayName: changes.displayName !== undefined ? changes.displayName : current.displayName,
+      active: changes.active ?? current.active,
+      kind: changes.kind ?? current.kind,
+      attributes: changes.attributes ?? current.attributes,
+    }));
+  }
+
+  async delete(id: string, origin: ChangeOrigin, options: WriteOptions = {}): Promise<void> {
+    await inTransaction(this.dataSource, options.tx, async (tx) => {
+      const repo = new UsersRepository(tx);
+      const user = await repo.findById(id, true);
+      if (!user) throw DirectoryErrors.userNotFound(id);
+      checkVersion(user.version, options.expectedVersion);
+      // Memberships cascade; the event names the groups so consumers can update them.
+      const groups = await repo.groupsOf(id);
+      await repo.delete(id);
+      await this.changes.record(tx, origin, [
+        {
+          objectType: 'user',
+          objectId: id,
+          kind: 'deleted',
+          detail: { userName: user.userName, externalId: user.externalId, groupIds: groups.map((g) => g.id) },
+        },
+      ]);
+    });
+  }
+
+  private write(
+    id: string,
+    origin: ChangeOrigin,
+    options: WriteOptions,
+    next: (current: UserEntity) => Required<UserInput>,
+  ): Promise<WriteResult<UserEntity>> {
+    return inTransaction(this.dataSource, options.tx, async (tx) => {
+      const repo = new UsersRepository(tx);
+      const user = await repo.findById(id, true);
+      if (!user) throw DirectoryErrors.userNotFound(id);
+      checkVersion(user.version, options.expectedVersion);
+      const values = next(user);
+      const unchanged =
+        values.userName === user.userName &&
+        values.externalId === user.externalId &&
+        values.displayName === user.displayName &&
+        values.active === user.active &&
+        values.kind === user.kind &&
+        isDeepStrictEqual(values.attributes, user.attributes);
+      if (unchanged) return { entity: user, changed: false };
+      Object.assign(user, values, { version: user.version + 1 });
+      const saved = await withUniqueUserName(values.userName, () => repo.save(user));
+      await this.changes.record(tx, origin, [
+        { objectType: 'user', objectId: id, kind: 'updated', version: saved.version },
+      ]);
+      return { entity: saved, changed: true };
+    });
+  }
+}
+
+export function checkVersion(actual: number, expected: number | undefined): void {
+  if (expected !== undefined && expected !== actual) throw DirectoryErrors.versionMismatch(expected, actual);
+}
+
+async function withUniqueUserName<T>(userName: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (pgCode(error) === '23505' && pgConstraint(error) === 'users_user_name_lower_key') {
+      throw DirectoryErrors.userNameTaken(userName);
+    }
+    throw error;
+  }
+}

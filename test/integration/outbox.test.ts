@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { INestApplicationContext } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { GroupsService, UsersService, type ChangeOrigin } from '../../src/modules/directory/index.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+
+let t: TestApp;
+let users: UsersService;
+let groups: GroupsService;
+let db: DataSource;
+const admin: ChangeOrigin = { type: 'admin', id: 'test' };
+const source: ChangeOrigin = { type: 'source', id: 'source-1' };
+
+beforeAll(async () => {
+  t = await startTestApp();
+  const ctx: INestApplicationContext = t.app;
+  users = ctx.get(UsersService);
+  groups = ctx.get(GroupsService);
+  db = t.database.dataSource;
+});
+afterAll(async () => t?.close());
+
+async function eventsFor(objectId: string) {
+  return db.query(
+    `SELECT kind, object_type AS "objectType", origin_type AS "originType", origin_id AS "originId", version, detail
+       FROM change_events WHERE object_id = $1 ORDER BY id`,
+    [objectId],
+  ) as Promise<{ kind: string; objectType: string; originType: string; originId: string; version: number | null; detail: Record<string, string[]> | null }[]>;
+}
+
+describe('change outbox', () => {
+  it('records one event per kind of directory write, with its origin, in the write’s transaction', async () => {
+    const user = await users.create({ userName: 'outbox@example.com' }, source);
+    await users.update(user.id, { displayName: 'Out Box' }, admin);
+    await users.update(user.id, { displayName: 'Out Box' }, admin); // no change → no event
+    const group = await groups.create({ displayName: 'Outbox group' }, admin);
+    await groups.update(group.id, { displayName: 'Renamed' }, source);
+    await groups.addMembers(group.id, { userIds: [user.id], groupIds: [] }, source);
+    await groups.addMembers(group.id, { userIds: [user.id], groupIds: [] }, source); // already a member → no event
+    await groups.removeMembers(group.id, { userIds: [user.id], groupIds: [] }, source);
+    await users.delete(user.id, admin);
+    await groups.delete(group.id, admin);
+
+    expect(await eventsFor(user.id)).toEqual([
+      { kind: 'created', objectType: 'user', originType: 'source', originId: 'source-1', version: 1, detail: null },
+      { kind: 'updated', objectType: 'user', originType: 'admin', originId: 'test', version: 2, detail: null },
+      expect.objectContaining({ kind: 'deleted', originType: 'admin', detail: expect.objectContaining({ userName: 'outbox@example.com', groupIds: [] }) }),
+    ]);
+    expect((await eventsFor(group.id)).map((e) => [e.kind, e.originType, e.detail?.userIds ?? null])).toEqual([
+      ['created', 'admin', null],
+      ['updated', 'source', null],
+      ['members_added', 'source', [user.id]],
+      ['members_removed', 'source', [user.id]],
+      ['deleted', 'admin', null],
+    ]);
+  });
+
+  it('records one event for a whole set of member changes', async () => {
+    const members = await Promise.all([1, 2, 3].map((i) => users.create({ userName: `set${i}@example.com` }, admin)));
+    const group = await groups.create({ displayName: 'Set' }, admin);
+    await groups.addMembers(group.id, { userIds: members.map((m) => m.id), groupIds: [] }, admin);
+    const added = (await eventsFor(group.id)).filter((e) => e.kind === 'members_added');
+    expect(added).toHaveLength(1);
+    expect(added[0]!.detail!.userIds!.sort()).toEqual(members.map((m) => m.id).sort());
+  });
+
+  it('records nothing, and writes nothing, when the transaction rolls back', async () => {
+    const before = Number((await db.query('SELECT count(*) AS n FROM change_events'))[0].n);
+    let createdId: string | undefined;
+    await expect(
+      db.transaction(async (tx) => {
+        const user = await users.create({ userName: 'rollback@example.com' }, admin, { tx });
+        createdId = user.id;
+        const group = await groups.create({ displayName: 'Rollback' }, admin, { userIds: [user.id], groupIds: [] }, { tx });
+        await groups.removeMembers(group.id, { userIds: [user.id], groupIds: [] }, admin, { tx });
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect(createdId).toBeDefined();
+    expect(await eventsFor(createdId!)).toEqual([]);
+    expect(Number((await db.query('SELECT count(*) AS n FROM change_events'))[0].n)).toBe(before);
+    expect(await users.findByUserName('rollback@example.com')).toBeNull();
+  });
+
+  it('does not record an event when the write itself fails', async () => {
+    await users.create({ userName: 'unique@example.com' }, admin);
+    const before = Number((await db.query('SELECT count(*) AS n FROM change_events'))[0].n);
+    await expect(users.create({ userName: 'UNIQUE@example.com' }, admin)).rejects.toMatchObject({ code: 'user_name_taken' });
+    expect(Number((await db.query('SELECT count(*) AS n FROM change_events'))[0].n)).toBe(before);
+  });
+});
+
+describe('schema', () => {
+  it('has no drift between entities and migrations', async () => {
+    const sql = await db.driver.createSchemaBuilder().log();
+    expect(sql.upQueries.map((q) => q.query)).toEqual([]);
+  });
+
+  it('migrates down and up again cleanly', async () => {
+    // Undo every migration, then re-apply: proves each `down` works.
+    const count = db.migrations.length;
+    for (let i = 0; i < count; i++) await db.undoLastMigration({ transaction: 'each' });
+    const tables: { n: string }[] = await db.query(
+      `SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'migrations'`,
+    );
+    expect(Number(tables[0]!.n)).toBe(0);
+    await db.runMigrations({ transaction: 'each' });
+    expect(await db.showMigrations()).toBe(false);
+  });
+});
