@@ -12,16 +12,33 @@ const deepImport = {
 const restrict = (...patterns) => ['error', { patterns }];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tmp/**', 'data/**', 'scripts/**', '*.js', '*.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '.tmp/**',
+      'data/**',
+      'scripts/**',
+      '*.js',
+      '*.mjs',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
       '@typescript-eslint/no-unnecessary-type-assertion': 'off',
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-extraneous-class': 'off',
       '@typescript-eslint/unbound-method': 'off',
@@ -40,7 +57,10 @@ export default tseslint.config(
     files: ['src/lib/**/*.ts'],
     rules: {
       'no-restricted-imports': restrict(
-        { group: ['@nestjs/*', 'typeorm', 'typeorm/*', 'pg', 'express'], message: 'lib/ is pure: no Nest, TypeORM or HTTP.' },
+        {
+          group: ['@nestjs/*', 'typeorm', 'typeorm/*', 'pg', 'express'],
+          message: 'lib/ is pure: no Nest, TypeORM or HTTP.',
+        },
         { regex: '^(\\.\\./)+(platform|modules|config)/', message: 'lib/ imports nothing outside lib/.' },
       ),
     },
@@ -49,7 +69,12 @@ export default tseslint.config(
   {
     files: ['src/platform/**/*.ts'],
     ignores: ['src/platform/database/entities.ts', 'src/platform/database/migrations/**'],
-    rules: { 'no-restricted-imports': restrict({ regex: '^(\\.\\./)+modules/', message: 'platform/ imports no feature module.' }) },
+    rules: {
+      'no-restricted-imports': restrict({
+        regex: '^(\\.\\./)+modules/',
+        message: 'platform/ imports no feature module.',
+      }),
+    },
   },
   // directory is the bottom layer.
   {
@@ -65,16 +90,25 @@ export default tseslint.config(
   {
     files: ['src/modules/scim-source/**/*.ts'],
     rules: {
-      'no-restricted-imports': restrict(deepImport, { regex: '^(\\.\\./)+scim-provider/', message: 'scim-source never imports scim-provider.' }),
+      'no-restricted-imports': restrict(deepImport, {
+        regex: '^(\\.\\./)+scim-provider/',
+        message: 'scim-source never imports scim-provider.',
+      }),
     },
   },
   {
     files: ['src/modules/scim-provider/**/*.ts'],
     rules: {
-      'no-restricted-imports': restrict(deepImport, { regex: '^(\\.\\./)+scim-source/', message: 'scim-provider never imports scim-source.' }),
+      'no-restricted-imports': restrict(deepImport, {
+        regex: '^(\\.\\./)+scim-source/',
+        message: 'scim-provider never imports scim-source.',
+      }),
     },
   },
-  { files: ['src/modules/property-mapping/**/*.ts'], rules: { 'no-restricted-imports': restrict(deepImport) } },
+  {
+    files: ['src/modules/property-mapping/**/*.ts'],
+    rules: { 'no-restricted-imports': restrict(deepImport) },
+  },
   // Tests may be looser.
   {
     files: ['**/*.spec.ts', 'test/**/*.ts', 'bench/**/*.ts'],

@@ -26,7 +26,10 @@ await runConcurrently(USERS, CONCURRENCY, async (i) => {
       attributes: {
         name: { givenName: 'User', familyName: String(i) },
         emails: [{ value: `user.${i}@example.com`, type: 'work', primary: true }],
-        'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { employeeNumber: String(i), department: `D${i % 50}` },
+        'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': {
+          employeeNumber: String(i),
+          department: `D${i % 50}`,
+        },
       },
     },
     origin,

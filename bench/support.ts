@@ -59,7 +59,11 @@ async function adminQuery(url: string, sql: string): Promise<void> {
 }
 
 /** Runs `task(i)` for i in [0, total) with `concurrency` workers. */
-export async function runConcurrently(total: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+export async function runConcurrently(
+  total: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {

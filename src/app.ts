@@ -10,7 +10,12 @@ import { requestContextMiddleware } from './platform/http/request-context.js';
 /** Largest accepted request body (advertised in the SCIM ServiceProviderConfig as bulk.maxPayloadSize). */
 export const MAX_BODY_BYTES = 1_048_576;
 
-export const JSON_MEDIA_TYPES = ['application/json', 'application/scim+json', 'application/merge-patch+json', 'application/*+json'];
+export const JSON_MEDIA_TYPES = [
+  'application/json',
+  'application/scim+json',
+  'application/merge-patch+json',
+  'application/*+json',
+];
 
 /**
  * Builds the HTTP application without listening: `main.ts` listens, tests drive it with supertest.
@@ -30,9 +35,16 @@ export async function createApp(deps: AppDependencies): Promise<NestExpressAppli
     pinoHttp({
       logger: deps.logger.child({ component: 'http' }),
       genReqId: (req) => (req as { id?: string }).id ?? '',
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
       autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
-      serializers: { req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.split('?')[0] }) },
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url.split('?')[0],
+        }),
+      },
     }),
   );
   app.use(httpMetricsMiddleware);
@@ -41,7 +53,10 @@ export async function createApp(deps: AppDependencies): Promise<NestExpressAppli
 
   if (deps.config.role !== 'worker') {
     const document = buildOpenApiDocument(app, deps.config.publicUrl);
-    SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json', yamlDocumentUrl: 'api/docs-yaml' });
+    SwaggerModule.setup('api/docs', app, document, {
+      jsonDocumentUrl: 'api/docs-json',
+      yamlDocumentUrl: 'api/docs-yaml',
+    });
   }
   // No enableShutdownHooks(): main.ts owns SIGTERM/SIGINT, drains via app.close(), then stops the database.
   return app;
@@ -58,5 +73,7 @@ export function buildOpenApiDocument(app: NestExpressApplication, publicUrl: str
     .addServer(publicUrl)
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Admin token (ibadm_…) or ADMIN_TOKEN' })
     .build();
-  return SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
+  return SwaggerModule.createDocument(app, config, {
+    operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}`,
+  });
 }

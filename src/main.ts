@@ -31,7 +31,10 @@ async function main(): Promise<void> {
 
   const app = await createApp({ config, logger, dataSource: database.dataSource });
   await app.listen(config.port, config.host);
-  logger.info({ port: config.port, role: config.role, publicUrl: config.publicUrl }, 'identity bridge listening');
+  logger.info(
+    { port: config.port, role: config.role, publicUrl: config.publicUrl },
+    'identity bridge listening',
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -58,6 +61,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`Identity Bridge failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `Identity Bridge failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

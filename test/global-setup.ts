@@ -46,7 +46,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
           `SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $2)`,
           [template, `ib_t_${runId}_`],
         );
-        for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+        for (const { datname } of rows)
+          await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
       } finally {
         await client.end();
       }

@@ -44,7 +44,11 @@ describe('loadConfig', () => {
     ['DATABASE_URL without SECRET_KEY', { DATABASE_URL: 'postgres://x@y/z' }, 'SECRET_KEY is required'],
     ['a short SECRET_KEY', { SECRET_KEY: 'short' }, 'SECRET_KEY must be at least 32'],
     ['a short ADMIN_TOKEN', { ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN must be at least 32'],
-    ['a non-postgres DATABASE_URL', { DATABASE_URL: 'mysql://x', SECRET_KEY: 'k'.repeat(32) }, 'DATABASE_URL must be'],
+    [
+      'a non-postgres DATABASE_URL',
+      { DATABASE_URL: 'mysql://x', SECRET_KEY: 'k'.repeat(32) },
+      'DATABASE_URL must be',
+    ],
     ['a bad boolean', { MIGRATE_ON_START: 'maybe' }, 'MIGRATE_ON_START'],
     ['a bad log level', { LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     ['a bad PUBLIC_URL', { PUBLIC_URL: 'ftp://x' }, 'PUBLIC_URL'],
@@ -75,7 +79,10 @@ describe('configuration documentation', () => {
   it('the README configuration table lists every variable with its default', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const section = readme.split('## Configuration')[1]?.split('\n## ')[0] ?? '';
-    const rows = [...section.matchAll(/^\| `([A-Z_]+)` \|(.*)\|(.*)\|$/gm)].map((m) => ({ name: m[1], def: m[3]!.trim() }));
+    const rows = [...section.matchAll(/^\| `([A-Z_]+)` \|(.*)\|(.*)\|$/gm)].map((m) => ({
+      name: m[1],
+      def: m[3]!.trim(),
+    }));
     expect(rows.map((r) => r.name).sort()).toEqual(VARIABLES.map((v) => v.name).sort());
     for (const v of VARIABLES) {
       const row = rows.find((r) => r.name === v.name)!;

@@ -109,7 +109,12 @@ function parsePort(value: string, problems: string[]): number {
   return port;
 }
 
-function parseEnum<T extends string>(name: string, value: string, values: readonly T[], problems: string[]): T {
+function parseEnum<T extends string>(
+  name: string,
+  value: string,
+  values: readonly T[],
+  problems: string[],
+): T {
   const found = values.find((v) => v === value.toLowerCase());
   if (found === undefined) {
     problems.push(`${name} must be one of ${values.join(', ')}, got "${value}"`);

@@ -25,35 +25,60 @@ describe('admin API: users', () => {
       .expect(201);
     expect(created.headers.etag).toBe('W/"1"');
     const id = created.body.id as string;
-    expect(created.body).toMatchObject({ userName: 'Ada@Example.com', active: true, kind: 'person', version: 1 });
+    expect(created.body).toMatchObject({
+      userName: 'Ada@Example.com',
+      active: true,
+      kind: 'person',
+      version: 1,
+    });
     expect(created.body[ENTERPRISE]).toEqual({ department: 'Analytical Engines', employeeNumber: '1815' });
 
     const read = await t.http.get(`/api/v1/users/${id}`).set('Authorization', t.auth).expect(200);
-    expect(read.body.extensions).toEqual({ 'urn:acme:params:scim:schemas:extension:2.0:User': { badge: '42' } });
+    expect(read.body.extensions).toEqual({
+      'urn:acme:params:scim:schemas:extension:2.0:User': { badge: '42' },
+    });
     expect(read.body.groups).toEqual([]);
 
     const search = await t.http.get('/api/v1/users?q=ada@').set('Authorization', t.auth).expect(200);
     expect(search.body.items.map((u: { id: string }) => u.id)).toEqual([id]);
-    const byEmail = await t.http.get('/api/v1/users?q=ADA@EXAMPLE.COM').set('Authorization', t.auth).expect(200);
+    const byEmail = await t.http
+      .get('/api/v1/users?q=ADA@EXAMPLE.COM')
+      .set('Authorization', t.auth)
+      .expect(200);
     expect(byEmail.body.items).toHaveLength(1);
 
     const patched = await t.http
       .patch(`/api/v1/users/${id}`)
       .set('Authorization', t.auth)
       .set('Content-Type', 'application/merge-patch+json')
-      .send(JSON.stringify({ displayName: 'Countess of Lovelace', name: { familyName: null }, active: false }))
+      .send(
+        JSON.stringify({ displayName: 'Countess of Lovelace', name: { familyName: null }, active: false }),
+      )
       .expect(200);
     expect(patched.body).toMatchObject({ displayName: 'Countess of Lovelace', active: false, version: 2 });
     expect(patched.body.name).toEqual({ givenName: 'Ada' });
 
-    await t.http.patch(`/api/v1/users/${id}`).set('Authorization', t.auth).set('If-Match', 'W/"1"').send({ title: 'x' }).expect(412);
+    await t.http
+      .patch(`/api/v1/users/${id}`)
+      .set('Authorization', t.auth)
+      .set('If-Match', 'W/"1"')
+      .send({ title: 'x' })
+      .expect(412);
     await t.http.delete(`/api/v1/users/${id}`).set('Authorization', t.auth).expect(204);
     await t.http.get(`/api/v1/users/${id}`).set('Authorization', t.auth).expect(404);
   });
 
   it('answers a duplicate userName (any case) with 409 problem+json', async () => {
-    await t.http.post('/api/v1/users').set('Authorization', t.auth).send({ userName: 'grace@example.com' }).expect(201);
-    const res = await t.http.post('/api/v1/users').set('Authorization', t.auth).send({ userName: 'GRACE@example.com' }).expect(409);
+    await t.http
+      .post('/api/v1/users')
+      .set('Authorization', t.auth)
+      .send({ userName: 'grace@example.com' })
+      .expect(201);
+    const res = await t.http
+      .post('/api/v1/users')
+      .set('Authorization', t.auth)
+      .send({ userName: 'GRACE@example.com' })
+      .expect(409);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 409, code: 'user_name_taken' });
   });
@@ -87,7 +112,11 @@ describe('admin API: users', () => {
 
   it('pages through users with a cursor', async () => {
     for (let i = 0; i < 5; i++) {
-      await t.http.post('/api/v1/users').set('Authorization', t.auth).send({ userName: `pager${i}@example.com` }).expect(201);
+      await t.http
+        .post('/api/v1/users')
+        .set('Authorization', t.auth)
+        .send({ userName: `pager${i}@example.com` })
+        .expect(201);
     }
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -105,8 +134,16 @@ describe('admin API: users', () => {
 
 describe('admin API: groups and memberships', () => {
   it('adds and removes user and group members, refusing cycles and unknown members', async () => {
-    const user = (await t.http.post('/api/v1/users').set('Authorization', t.auth).send({ userName: 'member@example.com' })).body;
-    const parent = (await t.http.post('/api/v1/groups').set('Authorization', t.auth).send({ displayName: 'Parent' }).expect(201)).body;
+    const user = (
+      await t.http.post('/api/v1/users').set('Authorization', t.auth).send({ userName: 'member@example.com' })
+    ).body;
+    const parent = (
+      await t.http
+        .post('/api/v1/groups')
+        .set('Authorization', t.auth)
+        .send({ displayName: 'Parent' })
+        .expect(201)
+    ).body;
     const child = (
       await t.http
         .post('/api/v1/groups')
@@ -119,7 +156,12 @@ describe('admin API: groups and memberships', () => {
     const added = await t.http
       .post(`/api/v1/groups/${parent.id}/members/add`)
       .set('Authorization', t.auth)
-      .send({ members: [{ type: 'group', id: child.id }, { type: 'user', id: user.id }] })
+      .send({
+        members: [
+          { type: 'group', id: child.id },
+          { type: 'user', id: user.id },
+        ],
+      })
       .expect(200);
     expect(added.body).toEqual({ userIds: [user.id], groupIds: [child.id] });
 
@@ -137,7 +179,10 @@ describe('admin API: groups and memberships', () => {
       .expect(400);
     expect(unknown.body.code).toBe('members_not_found');
 
-    const members = await t.http.get(`/api/v1/groups/${parent.id}/members`).set('Authorization', t.auth).expect(200);
+    const members = await t.http
+      .get(`/api/v1/groups/${parent.id}/members`)
+      .set('Authorization', t.auth)
+      .expect(200);
     expect(members.body.items.map((m: { type: string }) => m.type)).toEqual(['group', 'user']);
 
     const removed = await t.http

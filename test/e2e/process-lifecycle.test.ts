@@ -27,7 +27,12 @@ const base = () => `http://127.0.0.1:${port}`;
 
 async function boot(): Promise<{ service: ServiceProcess; ms: number }> {
   const started = Date.now();
-  const service = startService({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', ADMIN_TOKEN: TOKEN });
+  const service = startService({
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ADMIN_TOKEN: TOKEN,
+  });
   running = service;
   await waitFor(
     async () => {
@@ -52,7 +57,10 @@ describe('the service process on the embedded database', () => {
 
   it('starts on a fresh DATA_DIR, serves the admin API, and stops cleanly on SIGTERM', async () => {
     const { service } = await boot();
-    const res = await admin('/api/v1/users', { method: 'POST', body: JSON.stringify({ userName: 'durable@example.com' }) });
+    const res = await admin('/api/v1/users', {
+      method: 'POST',
+      body: JSON.stringify({ userName: 'durable@example.com' }),
+    });
     expect(res.status).toBe(201);
     userId = ((await res.json()) as { id: string }).id;
     expect(readFileSync(join(dataDir, 'secret.key'), 'utf8').trim().length).toBeGreaterThanOrEqual(32);
@@ -69,7 +77,10 @@ describe('the service process on the embedded database', () => {
     const res = await admin(`/api/v1/users/${userId}`);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { userName: string }).userName).toBe('durable@example.com');
-    const created = await admin('/api/v1/users', { method: 'POST', body: JSON.stringify({ userName: 'before-crash@example.com' }) });
+    const created = await admin('/api/v1/users', {
+      method: 'POST',
+      body: JSON.stringify({ userName: 'before-crash@example.com' }),
+    });
     expect(created.status).toBe(201);
 
     service.child.kill('SIGKILL');

@@ -25,7 +25,16 @@ async function eventsFor(objectId: string) {
     `SELECT kind, object_type AS "objectType", origin_type AS "originType", origin_id AS "originId", version, detail
        FROM change_events WHERE object_id = $1 ORDER BY id`,
     [objectId],
-  ) as Promise<{ kind: string; objectType: string; originType: string; originId: string; version: number | null; detail: Record<string, string[]> | null }[]>;
+  ) as Promise<
+    {
+      kind: string;
+      objectType: string;
+      originType: string;
+      originId: string;
+      version: number | null;
+      detail: Record<string, string[]> | null;
+    }[]
+  >;
 }
 
 describe('change outbox', () => {
@@ -42,21 +51,43 @@ describe('change outbox', () => {
     await groups.delete(group.id, admin);
 
     expect(await eventsFor(user.id)).toEqual([
-      { kind: 'created', objectType: 'user', originType: 'source', originId: 'source-1', version: 1, detail: null },
-      { kind: 'updated', objectType: 'user', originType: 'admin', originId: 'test', version: 2, detail: null },
-      expect.objectContaining({ kind: 'deleted', originType: 'admin', detail: expect.objectContaining({ userName: 'outbox@example.com', groupIds: [] }) }),
+      {
+        kind: 'created',
+        objectType: 'user',
+        originType: 'source',
+        originId: 'source-1',
+        version: 1,
+        detail: null,
+      },
+      {
+        kind: 'updated',
+        objectType: 'user',
+        originType: 'admin',
+        originId: 'test',
+        version: 2,
+        detail: null,
+      },
+      expect.objectContaining({
+        kind: 'deleted',
+        originType: 'admin',
+        detail: expect.objectContaining({ userName: 'outbox@example.com', groupIds: [] }),
+      }),
     ]);
-    expect((await eventsFor(group.id)).map((e) => [e.kind, e.originType, e.detail?.userIds ?? null])).toEqual([
-      ['created', 'admin', null],
-      ['updated', 'source', null],
-      ['members_added', 'source', [user.id]],
-      ['members_removed', 'source', [user.id]],
-      ['deleted', 'admin', null],
-    ]);
+    expect((await eventsFor(group.id)).map((e) => [e.kind, e.originType, e.detail?.userIds ?? null])).toEqual(
+      [
+        ['created', 'admin', null],
+        ['updated', 'source', null],
+        ['members_added', 'source', [user.id]],
+        ['members_removed', 'source', [user.id]],
+        ['deleted', 'admin', null],
+      ],
+    );
   });
 
   it('records one event for a whole set of member changes', async () => {
-    const members = await Promise.all([1, 2, 3].map((i) => users.create({ userName: `set${i}@example.com` }, admin)));
+    const members = await Promise.all(
+      [1, 2, 3].map((i) => users.create({ userName: `set${i}@example.com` }, admin)),
+    );
     const group = await groups.create({ displayName: 'Set' }, admin);
     await groups.addMembers(group.id, { userIds: members.map((m) => m.id), groupIds: [] }, admin);
     const added = (await eventsFor(group.id)).filter((e) => e.kind === 'members_added');
@@ -71,7 +102,12 @@ describe('change outbox', () => {
       db.transaction(async (tx) => {
         const user = await users.create({ userName: 'rollback@example.com' }, admin, { tx });
         createdId = user.id;
-        const group = await groups.create({ displayName: 'Rollback' }, admin, { userIds: [user.id], groupIds: [] }, { tx });
+        const group = await groups.create(
+          { displayName: 'Rollback' },
+          admin,
+          { userIds: [user.id], groupIds: [] },
+          { tx },
+        );
         await groups.removeMembers(group.id, { userIds: [user.id], groupIds: [] }, admin, { tx });
         throw new Error('abort');
       }),
@@ -85,7 +121,9 @@ describe('change outbox', () => {
   it('does not record an event when the write itself fails', async () => {
     await users.create({ userName: 'unique@example.com' }, admin);
     const before = Number((await db.query('SELECT count(*) AS n FROM change_events'))[0].n);
-    await expect(users.create({ userName: 'UNIQUE@example.com' }, admin)).rejects.toMatchObject({ code: 'user_name_taken' });
+    await expect(users.create({ userName: 'UNIQUE@example.com' }, admin)).rejects.toMatchObject({
+      code: 'user_name_taken',
+    });
     expect(Number((await db.query('SELECT count(*) AS n FROM change_events'))[0].n)).toBe(before);
   });
 });

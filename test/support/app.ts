@@ -26,7 +26,9 @@ export interface TestApp {
  * The whole service on its own fresh database, configured as in production except for a known
  * ADMIN_TOKEN and silent logs.
  */
-export async function startTestApp(options: { env?: Record<string, string>; listen?: boolean } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { env?: Record<string, string>; listen?: boolean } = {},
+): Promise<TestApp> {
   const testDatabase = await createTestDatabase();
   const config = loadConfig({
     DATABASE_URL: testDatabase.url,

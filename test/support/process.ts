@@ -7,7 +7,10 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Compiles `dist/` if any source changed (the same step `npm start` runs). */
 export function buildIfStale(): void {
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-if-stale.mjs')], { stdio: 'inherit', cwd: ROOT });
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build-if-stale.mjs')], {
+    stdio: 'inherit',
+    cwd: ROOT,
+  });
 }
 
 export async function freePort(): Promise<number> {
@@ -43,7 +46,11 @@ export function startService(env: Record<string, string>): ServiceProcess {
 }
 
 /** Polls `check` until it returns a value or the deadline passes. */
-export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -55,5 +62,7 @@ export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs:
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+  throw new Error(
+    `Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
+  );
 }

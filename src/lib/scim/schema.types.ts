@@ -3,14 +3,7 @@
  * types and drive validation, PATCH, filter compilation, projection and the discovery endpoints.
  */
 export type ScimAttributeType =
-  | 'string'
-  | 'boolean'
-  | 'decimal'
-  | 'integer'
-  | 'dateTime'
-  | 'binary'
-  | 'reference'
-  | 'complex';
+  'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'binary' | 'reference' | 'complex';
 
 export type ScimMutability = 'readOnly' | 'readWrite' | 'immutable' | 'writeOnly';
 export type ScimReturned = 'always' | 'never' | 'default' | 'request';

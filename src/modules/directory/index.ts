@@ -9,4 +9,11 @@ export { UserEntity, type UserKind } from './users/user.entity.js';
 export { GroupEntity } from './groups/group.entity.js';
 export { DirectoryErrors } from './directory.errors.js';
 export { inTransaction } from './transaction.js';
-export { userToView, viewToUserInput, groupToView, viewToGroupInput, type UserView, type GroupView } from './users/user-view.js';
+export {
+  userToView,
+  viewToUserInput,
+  groupToView,
+  viewToGroupInput,
+  type UserView,
+  type GroupView,
+} from './users/user-view.js';

@@ -32,7 +32,12 @@ export function pgConstraint(error: unknown): string | undefined {
  */
 export async function returning<T>(em: EntityManager, sql: string, params: unknown[]): Promise<T[]> {
   const result: unknown = await em.query(sql, params);
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
+  if (
+    Array.isArray(result) &&
+    result.length === 2 &&
+    Array.isArray(result[0]) &&
+    typeof result[1] === 'number'
+  ) {
     return result[0] as T[];
   }
   return result as T[];

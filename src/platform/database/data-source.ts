@@ -7,7 +7,10 @@ import { MIGRATIONS } from './migrations/index.js';
  * The one DataSource definition: the app, the migration runner, tests and `ormconfig.ts` all build
  * theirs here. `synchronize` is off everywhere — the schema only changes through migrations.
  */
-export function dataSourceOptions(url: string, overrides: Partial<{ poolSize: number; applicationName: string }> = {}): DataSourceOptions {
+export function dataSourceOptions(
+  url: string,
+  overrides: Partial<{ poolSize: number; applicationName: string }> = {},
+): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -25,6 +28,9 @@ export function dataSourceOptions(url: string, overrides: Partial<{ poolSize: nu
   };
 }
 
-export function createDataSource(url: string, overrides?: Parameters<typeof dataSourceOptions>[1]): DataSource {
+export function createDataSource(
+  url: string,
+  overrides?: Parameters<typeof dataSourceOptions>[1],
+): DataSource {
   return new DataSource(dataSourceOptions(url, overrides));
 }

@@ -1,6 +1,15 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -207,9 +216,13 @@ function runAsOwner(): Owner | undefined {
   };
   const existing = lookup();
   if (existing) return existing;
-  execFileSync('sh', ['-c', 'getent group postgres >/dev/null || groupadd postgres; useradd -g postgres postgres']);
+  execFileSync('sh', [
+    '-c',
+    'getent group postgres >/dev/null || groupadd postgres; useradd -g postgres postgres',
+  ]);
   const created = lookup();
-  if (!created) throw new Error('Running as root: could not create the "postgres" user for the embedded database');
+  if (!created)
+    throw new Error('Running as root: could not create the "postgres" user for the embedded database');
   return created;
 }
 

@@ -8,9 +8,35 @@ import { SourceTokenEntity } from '../../modules/scim-source/sources/source-toke
 import { SourceEntity } from '../../modules/scim-source/sources/source.entity.js';
 import { JobWorkerEntity } from '../jobs/job-worker.entity.js';
 import { PropertyMappingEntity } from '../../modules/property-mapping/mappings/property-mapping.entity.js';
-import { ConnectionEntity, SentMemberEntity } from '../../modules/scim-provider/connections/connection.entity.js';
+import {
+  ConnectionEntity,
+  SentMemberEntity,
+} from '../../modules/scim-provider/connections/connection.entity.js';
 import { ProviderEntity } from '../../modules/scim-provider/providers/provider.entity.js';
-import { DryRunRequestEntity, RunEntity, RunErrorEntity, RunPageEntity } from '../../modules/scim-provider/runs/run.entity.js';
+import {
+  DryRunRequestEntity,
+  RunEntity,
+  RunErrorEntity,
+  RunPageEntity,
+} from '../../modules/scim-provider/runs/run.entity.js';
 
 /** Every entity of the service, registered once for the one DataSource. */
-export const ENTITIES = [UserEntity, GroupEntity, MembershipEntity, ChangeEventEntity, AdminTokenEntity, SourceEntity, SourceTokenEntity, LinkEntity, JobWorkerEntity, PropertyMappingEntity, ProviderEntity, ConnectionEntity, SentMemberEntity, RunEntity, RunPageEntity, RunErrorEntity, DryRunRequestEntity];
+export const ENTITIES = [
+  UserEntity,
+  GroupEntity,
+  MembershipEntity,
+  ChangeEventEntity,
+  AdminTokenEntity,
+  SourceEntity,
+  SourceTokenEntity,
+  LinkEntity,
+  JobWorkerEntity,
+  PropertyMappingEntity,
+  ProviderEntity,
+  ConnectionEntity,
+  SentMemberEntity,
+  RunEntity,
+  RunPageEntity,
+  RunErrorEntity,
+  DryRunRequestEntity,
+];

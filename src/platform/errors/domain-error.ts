@@ -44,4 +44,8 @@ export const HTTP_STATUS_BY_KIND: Record<ErrorKind, number> = {
 };
 
 export const notFound = (what: string, id: string): DomainError =>
-  new DomainError(`${what.toLowerCase().replace(/\s+/g, '_')}_not_found`, 'not_found', `${what} ${id} does not exist`);
+  new DomainError(
+    `${what.toLowerCase().replace(/\s+/g, '_')}_not_found`,
+    'not_found',
+    `${what} ${id} does not exist`,
+  );

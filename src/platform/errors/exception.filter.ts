@@ -75,19 +75,30 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const code = (response as { code?: string }).code ?? httpCode(status);
       return problem(status, code, message || error.message, { ...base, ...(errors ? { errors } : {}) });
     }
-    return problem(500, 'internal_error', 'An unexpected error occurred. Quote the request id when reporting it.', base);
+    return problem(
+      500,
+      'internal_error',
+      'An unexpected error occurred. Quote the request id when reporting it.',
+      base,
+    );
   }
 }
 
 /** body-parser signals malformed or oversized bodies with a `type` and a `status`. */
-export function bodyParserError(error: unknown): { status: number; code: string; detail: string } | undefined {
+export function bodyParserError(
+  error: unknown,
+): { status: number; code: string; detail: string } | undefined {
   const e = error as { type?: string; status?: number; limit?: number };
   if (typeof e?.type !== 'string' || typeof e.status !== 'number') return undefined;
   switch (e.type) {
     case 'entity.parse.failed':
       return { status: 400, code: 'malformed_json', detail: 'The request body is not valid JSON' };
     case 'entity.too.large':
-      return { status: 413, code: 'payload_too_large', detail: `The request body exceeds the limit of ${e.limit} bytes` };
+      return {
+        status: 413,
+        code: 'payload_too_large',
+        detail: `The request body exceeds the limit of ${e.limit} bytes`,
+      };
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return { status: 415, code: 'unsupported_encoding', detail: 'Unsupported body encoding or charset' };

@@ -30,7 +30,9 @@ export class HealthController {
       // reported below as not ready
     }
     const ready = checks.database && checks.migrations;
-    res.status(ready ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).json({ status: ready ? 'ready' : 'not_ready', checks });
+    res
+      .status(ready ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE)
+      .json({ status: ready ? 'ready' : 'not_ready', checks });
   }
 
   @Get('metrics')

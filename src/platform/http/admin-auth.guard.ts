@@ -36,7 +36,10 @@ export class AdminAuthGuard extends AuthGuard(STRATEGY) {
   }
 
   override canActivate(context: ExecutionContext) {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (isPublic) return true;
     return super.canActivate(context);
   }
@@ -50,7 +53,10 @@ export class AdminAuthGuard extends AuthGuard(STRATEGY) {
     if (error) throw error instanceof Error ? error : new Error(String(error));
     if (!principal) {
       const req = context.switchToHttp().getRequest<Request>();
-      context.switchToHttp().getResponse<Response>().setHeader('WWW-Authenticate', 'Bearer realm="identity-bridge"');
+      context
+        .switchToHttp()
+        .getResponse<Response>()
+        .setHeader('WWW-Authenticate', 'Bearer realm="identity-bridge"');
       throw new UnauthorizedException({
         code: 'unauthorized',
         detail: req.headers.authorization

@@ -13,7 +13,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const invalidCursor = (): DomainError =>
   new DomainError('invalid_cursor', 'validation', 'The cursor is invalid or from another list');
 
-export function decodeCursor(cursor: string, shape: readonly ('uuid' | 'string' | 'number')[]): (string | number)[] {
+export function decodeCursor(
+  cursor: string,
+  shape: readonly ('uuid' | 'string' | 'number')[],
+): (string | number)[] {
   const invalid = invalidCursor;
   let key: unknown;
   try {

@@ -11,7 +11,11 @@ export function versionFromIfMatch(header: string | undefined): number | undefin
   if (header === undefined || header.trim() === '*') return undefined;
   const match = /^\s*(?:W\/)?"(\d{1,9})"\s*$/.exec(header);
   if (!match) {
-    throw new DomainError('invalid_if_match', 'validation', 'If-Match must be an ETag returned by this API, e.g. W/"3"');
+    throw new DomainError(
+      'invalid_if_match',
+      'validation',
+      'If-Match must be an ETag returned by this API, e.g. W/"3"',
+    );
   }
   return Number(match[1]);
 }

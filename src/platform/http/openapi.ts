@@ -17,7 +17,8 @@ export class ProblemDto {
   @ApiProperty({ example: 'Bad Request' }) title: string;
   @ApiProperty({ example: 400 }) status: number;
   @ApiProperty({ example: 'Invalid request: userName: userName must be a string' }) detail: string;
-  @ApiProperty({ example: 'validation_failed', description: 'Stable machine-readable error code' }) code: string;
+  @ApiProperty({ example: 'validation_failed', description: 'Stable machine-readable error code' })
+  code: string;
   @ApiPropertyOptional({ example: '/api/v1/users' }) instance?: string;
   @ApiPropertyOptional({ description: 'The request id, also in the X-Request-Id header' }) requestId?: string;
   @ApiPropertyOptional({
@@ -92,7 +93,11 @@ export class ListQueryDto {
 export function pageOf<T>(item: Type<T>, name: string): Type<{ items: T[]; nextCursor: string | null }> {
   class Page {
     @ApiProperty({ type: [item] }) items: T[];
-    @ApiProperty({ type: String, nullable: true, description: 'Pass as `cursor` for the next page; null on the last' })
+    @ApiProperty({
+      type: String,
+      nullable: true,
+      description: 'Pass as `cursor` for the next page; null on the last',
+    })
     nextCursor: string | null;
   }
   Object.defineProperty(Page, 'name', { value: name });

@@ -236,6 +236,8 @@ export class PooledIsolate {
         },
         (error: unknown) => {
           this.calls.delete(token);
+          // isolated-vm rejects with its own error objects; pass them through untouched.
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
           reject(error);
         },
       );

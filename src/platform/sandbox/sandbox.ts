@@ -324,7 +324,9 @@ export class Sandbox {
     limitMs: number,
     pending: readonly (number | Promise<number>)[],
   ): Promise<BatchEvaluationResult> {
-    const unitIds = allCompiled(pending) ? pending : await Promise.all(pending);
+    const unitIds = allCompiled(pending)
+      ? pending
+      : await Promise.all(pending.map((id) => Promise.resolve(id)));
 
     const started = performance.now();
     const cpuBefore = member.cpuTime;

@@ -17,7 +17,10 @@ export interface ChangeOrigin {
  */
 @Entity({ name: 'change_events' })
 @Check('change_events_object_type_check', "object_type IN ('user', 'group')")
-@Check('change_events_kind_check', "kind IN ('created', 'updated', 'deleted', 'members_added', 'members_removed')")
+@Check(
+  'change_events_kind_check',
+  "kind IN ('created', 'updated', 'deleted', 'members_added', 'members_removed')",
+)
 @Check('change_events_origin_type_check', "origin_type IN ('admin', 'source', 'system')")
 @Index('change_events_undispatched_idx', { synchronize: false }) // (id) WHERE dispatched_at IS NULL
 @Index('change_events_object_idx', ['objectType', 'objectId'])

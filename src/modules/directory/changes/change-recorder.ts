@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { ChangeEventEntity, type ChangeKind, type ChangeOrigin, type ObjectType } from './change-event.entity.js';
+import {
+  ChangeEventEntity,
+  type ChangeKind,
+  type ChangeOrigin,
+  type ObjectType,
+} from './change-event.entity.js';
 
 export interface ChangeToRecord {
   objectType: ObjectType;
@@ -34,7 +39,15 @@ export class ChangeRecorder {
     const params: unknown[] = [];
     const tuples = changes.map((c) => {
       const at = params.length;
-      params.push(c.objectType, c.objectId, c.kind, origin.type, origin.id, c.version ?? null, c.detail ? JSON.stringify(c.detail) : null);
+      params.push(
+        c.objectType,
+        c.objectId,
+        c.kind,
+        origin.type,
+        origin.id,
+        c.version ?? null,
+        c.detail ? JSON.stringify(c.detail) : null,
+      );
       return `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6}, $${at + 7})`;
     });
     const rows: { id: string; occurred_at: Date }[] = await tx.query(

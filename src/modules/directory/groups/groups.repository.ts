@@ -20,12 +20,18 @@ export class GroupsRepository {
 
   async findByIds(ids: string[]): Promise<GroupEntity[]> {
     if (ids.length === 0) return [];
-    return this.em.getRepository(GroupEntity).createQueryBuilder('g').where('g.id = ANY(:ids)', { ids }).getMany();
+    return this.em
+      .getRepository(GroupEntity)
+      .createQueryBuilder('g')
+      .where('g.id = ANY(:ids)', { ids })
+      .getMany();
   }
 
   async existingIds(ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows: { id: string }[] = await this.em.query('SELECT id FROM groups WHERE id = ANY($1::uuid[])', [ids]);
+    const rows: { id: string }[] = await this.em.query('SELECT id FROM groups WHERE id = ANY($1::uuid[])', [
+      ids,
+    ]);
     return new Set(rows.map((r) => r.id));
   }
 
@@ -43,7 +49,11 @@ export class GroupsRepository {
   }
 
   list(limit: number, after?: string, search?: string): Promise<GroupEntity[]> {
-    const qb = this.em.getRepository(GroupEntity).createQueryBuilder('g').orderBy('g.id', 'ASC').limit(limit + 1);
+    const qb = this.em
+      .getRepository(GroupEntity)
+      .createQueryBuilder('g')
+      .orderBy('g.id', 'ASC')
+      .limit(limit + 1);
     if (after) qb.andWhere('g.id > :after', { after });
     if (search) {
       qb.andWhere('(lower(g.display_name) LIKE :pattern OR g.external_id = :exact)', {
@@ -55,7 +65,11 @@ export class GroupsRepository {
   }
 
   /** Inserts the memberships that do not exist yet; returns the ids actually added. */
-  async addMembers(groupId: string, userIds: string[], groupIds: string[]): Promise<{ userIds: string[]; groupIds: string[] }> {
+  async addMembers(
+    groupId: string,
+    userIds: string[],
+    groupIds: string[],
+  ): Promise<{ userIds: string[]; groupIds: string[] }> {
     const added = { userIds: [] as string[], groupIds: [] as string[] };
     if (userIds.length > 0) {
       const rows: { id: string }[] = await this.em.query(
@@ -81,17 +95,23 @@ export class GroupsRepository {
   }
 
   /** Deletes the named memberships; returns the ids actually removed. */
-  async removeMembers(groupId: string, userIds: string[], groupIds: string[]): Promise<{ userIds: string[]; groupIds: string[] }> {
+  async removeMembers(
+    groupId: string,
+    userIds: string[],
+    groupIds: string[],
+  ): Promise<{ userIds: string[]; groupIds: string[] }> {
     const removed = { userIds: [] as string[], groupIds: [] as string[] };
     if (userIds.length > 0) {
-      const rows: { id: string }[] = await returning(this.em,
+      const rows: { id: string }[] = await returning(
+        this.em,
         `DELETE FROM memberships WHERE group_id = $1 AND member_user_id = ANY($2::uuid[]) RETURNING member_user_id AS id`,
         [groupId, userIds],
       );
       removed.userIds = rows.map((r) => r.id);
     }
     if (groupIds.length > 0) {
-      const rows: { id: string }[] = await returning(this.em,
+      const rows: { id: string }[] = await returning(
+        this.em,
         `DELETE FROM memberships WHERE group_id = $1 AND member_group_id = ANY($2::uuid[]) RETURNING member_group_id AS id`,
         [groupId, groupIds],
       );
@@ -102,7 +122,8 @@ export class GroupsRepository {
 
   /** Removes every member except the ones named (for a full replace); returns what was removed. */
   async removeMembersExcept(groupId: string, keepUserIds: string[], keepGroupIds: string[]) {
-    const rows: { user_id: string | null; group_id: string | null }[] = await returning(this.em,
+    const rows: { user_id: string | null; group_id: string | null }[] = await returning(
+      this.em,
       `DELETE FROM memberships WHERE group_id = $1
          AND ((member_user_id IS NOT NULL AND NOT (member_user_id = ANY($2::uuid[])))
            OR (member_group_id IS NOT NULL AND NOT (member_group_id = ANY($3::uuid[]))))
@@ -150,7 +171,9 @@ export class GroupsRepository {
   }
 
   async memberCount(groupId: string): Promise<number> {
-    const [row] = (await this.em.query('SELECT count(*)::int AS n FROM memberships WHERE group_id = $1', [groupId])) as {
+    const [row] = (await this.em.query('SELECT count(*)::int AS n FROM memberships WHERE group_id = $1', [
+      groupId,
+    ])) as {
       n: number;
     }[];
     return row?.n ?? 0;

@@ -65,7 +65,12 @@ export class GroupsService {
     return new GroupsRepository(tx ?? this.dataSource.manager).memberCount(groupId);
   }
 
-  create(input: GroupInput, origin: ChangeOrigin, members: MemberSet = { userIds: [], groupIds: [] }, options: WriteOptions = {}) {
+  create(
+    input: GroupInput,
+    origin: ChangeOrigin,
+    members: MemberSet = { userIds: [], groupIds: [] },
+    options: WriteOptions = {},
+  ) {
     return inTransaction(this.dataSource, options.tx, async (tx) => {
       const repo = new GroupsRepository(tx);
       const group = await repo.insert({
@@ -73,7 +78,9 @@ export class GroupsService {
         externalId: input.externalId ?? null,
         attributes: input.attributes ?? {},
       });
-      const events: ChangeToRecord[] = [{ objectType: 'group', objectId: group.id, kind: 'created', version: 1 }];
+      const events: ChangeToRecord[] = [
+        { objectType: 'group', objectId: group.id, kind: 'created', version: 1 },
+      ];
       const added = await this.addMembersIn(tx, group.id, members);
       if (added) events.push(added);
       await this.changes.record(tx, origin, events);
@@ -105,13 +112,23 @@ export class GroupsService {
       checkVersion(group.version, options.expectedVersion);
       await repo.delete(id);
       await this.changes.record(tx, origin, [
-        { objectType: 'group', objectId: id, kind: 'deleted', detail: { displayName: group.displayName, externalId: group.externalId } },
+        {
+          objectType: 'group',
+          objectId: id,
+          kind: 'deleted',
+          detail: { displayName: group.displayName, externalId: group.externalId },
+        },
       ]);
     });
   }
 
   /** Adds members (idempotent); one outbox event for the whole set. Returns the ids actually added. */
-  addMembers(groupId: string, members: MemberSet, origin: ChangeOrigin, options: WriteOptions = {}): Promise<MemberSet> {
+  addMembers(
+    groupId: string,
+    members: MemberSet,
+    origin: ChangeOrigin,
+    options: WriteOptions = {},
+  ): Promise<MemberSet> {
     return inTransaction(this.dataSource, options.tx, async (tx) => {
       await this.lockGroup(tx, groupId);
       const event = await this.addMembersIn(tx, groupId, members);
@@ -122,12 +139,23 @@ export class GroupsService {
   }
 
   /** Removes members (idempotent); one outbox event for the whole set. Returns the ids actually removed. */
-  removeMembers(groupId: string, members: MemberSet, origin: ChangeOrigin, options: WriteOptions = {}): Promise<MemberSet> {
+  removeMembers(
+    groupId: string,
+    members: MemberSet,
+    origin: ChangeOrigin,
+    options: WriteOptions = {},
+  ): Promise<MemberSet> {
     return inTransaction(this.dataSource, options.tx, async (tx) => {
       await this.lockGroup(tx, groupId);
-      const removed = await new GroupsRepository(tx).removeMembers(groupId, unique(members.userIds), unique(members.groupIds));
+      const removed = await new GroupsRepository(tx).removeMembers(
+        groupId,
+        unique(members.userIds),
+        unique(members.groupIds),
+      );
       if (removed.userIds.length + removed.groupIds.length === 0) return removed;
-      await this.changes.record(tx, origin, [{ objectType: 'group', objectId: groupId, kind: 'members_removed', detail: { ...removed } }]);
+      await this.changes.record(tx, origin, [
+        { objectType: 'group', objectId: groupId, kind: 'members_removed', detail: { ...removed } },
+      ]);
       return removed;
     });
   }
@@ -141,7 +169,12 @@ export class GroupsService {
       const removed = await new GroupsRepository(tx).removeMembersExcept(groupId, userIds, groupIds);
       const events: ChangeToRecord[] = [];
       if (removed.userIds.length + removed.groupIds.length > 0) {
-        events.push({ objectType: 'group', objectId: groupId, kind: 'members_removed', detail: { ...removed } });
+        events.push({
+          objectType: 'group',
+          objectId: groupId,
+          kind: 'members_removed',
+          detail: { ...removed },
+        });
       }
       const added = await this.addMembersIn(tx, groupId, { userIds, groupIds });
       if (added) events.push(added);
@@ -156,7 +189,11 @@ export class GroupsService {
     return group;
   }
 
-  private async addMembersIn(tx: EntityManager, groupId: string, members: MemberSet): Promise<ChangeToRecord | undefined> {
+  private async addMembersIn(
+    tx: EntityManager,
+    groupId: string,
+    members: MemberSet,
+  ): Promise<ChangeToRecord | undefined> {
     const userIds = unique(members.userIds);
     const groupIds = unique(members.groupIds);
     if (userIds.length + groupIds.length === 0) return undefined;
@@ -195,7 +232,9 @@ export class GroupsService {
       }
       Object.assign(group, values, { version: group.version + 1 });
       const saved = await repo.save(group);
-      await this.changes.record(tx, origin, [{ objectType: 'group', objectId: id, kind: 'updated', version: saved.version }]);
+      await this.changes.record(tx, origin, [
+        { objectType: 'group', objectId: id, kind: 'updated', version: saved.version },
+      ]);
       return { entity: saved, changed: true };
     });
   }

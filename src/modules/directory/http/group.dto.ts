@@ -1,7 +1,18 @@
 import { ListQueryDto } from '../../../platform/http/openapi.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, MaxLength, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
 
 export class MemberRefDto {
   @ApiProperty({ enum: ['user', 'group'] }) @IsIn(['user', 'group']) type: 'user' | 'group';
@@ -10,7 +21,11 @@ export class MemberRefDto {
 
 export class GroupBodyDto {
   @ApiProperty({ example: 'Engineering' }) @IsString() @IsNotEmpty() @MaxLength(1024) displayName: string;
-  @ApiPropertyOptional({ nullable: true, type: String }) @IsOptional() @IsString() @MaxLength(1024) externalId?: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  externalId?: string | null;
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: true,

@@ -1,5 +1,26 @@
-import { Body, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import {
+  Body,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+} from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { applyMergePatch } from '../../../lib/merge/json-merge-patch.js';
 import { DomainError } from '../../../platform/errors/domain-error.js';
@@ -21,7 +42,11 @@ import { adminOrigin, validated } from './users.controller.js';
 
 const GroupPage = pageOf(GroupDto, 'GroupPage');
 const MemberPage = pageOf(MemberDto, 'MemberPage');
-const IF_MATCH = { name: 'If-Match', required: false, description: 'Only write if the version still matches' };
+const IF_MATCH = {
+  name: 'If-Match',
+  required: false,
+  description: 'Only write if the version still matches',
+};
 
 const toDto = (g: GroupEntity, memberCount: number): GroupDto => ({
   id: g.id,
@@ -50,7 +75,9 @@ export class GroupsController {
   @ApiProblems(400)
   async list(@Query() query: GroupListQueryDto) {
     const result = await this.groups.list(query.limit, query.cursor, query.q);
-    const items = await Promise.all(result.items.map(async (g) => toDto(g, await this.groups.memberCount(g.id))));
+    const items = await Promise.all(
+      result.items.map(async (g) => toDto(g, await this.groups.memberCount(g.id))),
+    );
     return { items, nextCursor: result.nextCursor };
   }
 
@@ -61,7 +88,11 @@ export class GroupsController {
   async create(@Body() body: CreateGroupDto, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
     const members = toMemberSet(body.members);
     const group = await this.groups.create(
-      { displayName: body.displayName, externalId: body.externalId ?? null, attributes: body.attributes ?? {} },
+      {
+        displayName: body.displayName,
+        externalId: body.externalId ?? null,
+        attributes: body.attributes ?? {},
+      },
       adminOrigin(req),
       members,
     );
@@ -91,7 +122,9 @@ export class GroupsController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const { entity } = await this.groups.replace(id, { ...body }, adminOrigin(req), { expectedVersion: versionFromIfMatch(ifMatch) });
+    const { entity } = await this.groups.replace(id, { ...body }, adminOrigin(req), {
+      expectedVersion: versionFromIfMatch(ifMatch),
+    });
     res.setHeader('ETag', etagOf(entity.version));
     return toDto(entity, await this.groups.memberCount(id));
   }
@@ -113,7 +146,11 @@ export class GroupsController {
       throw new DomainError('invalid_merge_patch', 'validation', 'A merge patch must be a JSON object');
     }
     const current = await this.groups.get(id);
-    const view = { displayName: current.displayName, externalId: current.externalId, attributes: current.attributes };
+    const view = {
+      displayName: current.displayName,
+      externalId: current.externalId,
+      attributes: current.attributes,
+    };
     const body = await validated(GroupBodyDto, applyMergePatch(view, patch));
     const { entity } = await this.groups.replace(id, { ...body }, adminOrigin(req), {
       expectedVersion: versionFromIfMatch(ifMatch) ?? current.version,
@@ -128,7 +165,11 @@ export class GroupsController {
   @ApiHeader(IF_MATCH)
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiProblems(400, 404, 412)
-  async delete(@Param('id', new ParseUUIDPipe()) id: string, @Headers('if-match') ifMatch: string | undefined, @Req() req: Request) {
+  async delete(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Req() req: Request,
+  ) {
     await this.groups.delete(id, adminOrigin(req), { expectedVersion: versionFromIfMatch(ifMatch) });
   }
 
@@ -142,19 +183,33 @@ export class GroupsController {
 
   @Post(':id/members/add')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Add members', description: 'Idempotent; returns the members actually added. One outbox event for the set.' })
+  @ApiOperation({
+    summary: 'Add members',
+    description: 'Idempotent; returns the members actually added. One outbox event for the set.',
+  })
   @ApiOkResponse({ type: MemberChangeDto })
   @ApiProblems(400, 404)
-  addMembers(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: MembersBodyDto, @Req() req: Request) {
+  addMembers(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: MembersBodyDto,
+    @Req() req: Request,
+  ) {
     return this.groups.addMembers(id, toMemberSet(body.members), adminOrigin(req));
   }
 
   @Post(':id/members/remove')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Remove members', description: 'Idempotent; returns the members actually removed.' })
+  @ApiOperation({
+    summary: 'Remove members',
+    description: 'Idempotent; returns the members actually removed.',
+  })
   @ApiOkResponse({ type: MemberChangeDto })
   @ApiProblems(400, 404)
-  removeMembers(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: MembersBodyDto, @Req() req: Request) {
+  removeMembers(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: MembersBodyDto,
+    @Req() req: Request,
+  ) {
     return this.groups.removeMembers(id, toMemberSet(body.members), adminOrigin(req));
   }
 }

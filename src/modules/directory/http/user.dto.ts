@@ -73,10 +73,19 @@ export class UserBodyDto {
   @MaxLength(512)
   userName: string;
 
-  @ApiPropertyOptional({ nullable: true, type: String }) @IsOptional() @IsString() @MaxLength(S) externalId?: string | null;
-  @ApiPropertyOptional({ nullable: true, type: String }) @IsOptional() @IsString() @MaxLength(S) displayName?: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) @IsOptional() @IsString() @MaxLength(S) externalId?:
+    string | null;
+  @ApiPropertyOptional({ nullable: true, type: String })
+  @IsOptional()
+  @IsString()
+  @MaxLength(S)
+  displayName?: string | null;
   @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean() active?: boolean;
-  @ApiPropertyOptional({ enum: ['person', 'service'], default: 'person', description: '`service` marks a service account' })
+  @ApiPropertyOptional({
+    enum: ['person', 'service'],
+    default: 'person',
+    description: '`service` marks a service account',
+  })
   @IsOptional()
   @IsIn(['person', 'service'])
   kind?: 'person' | 'service';
@@ -91,35 +100,67 @@ export class UserBodyDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) timezone?: string;
 
   @ApiPropertyOptional(multi('Email addresses'))
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => MultiValueDto)
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => MultiValueDto)
   emails?: MultiValueDto[];
 
   @ApiPropertyOptional(multi('Phone numbers'))
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => MultiValueDto)
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => MultiValueDto)
   phoneNumbers?: MultiValueDto[];
 
   @ApiPropertyOptional(multi('Instant messaging addresses'))
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => MultiValueDto)
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => MultiValueDto)
   ims?: MultiValueDto[];
 
   @ApiPropertyOptional(multi('Photo URLs'))
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => MultiValueDto)
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => MultiValueDto)
   photos?: MultiValueDto[];
 
   @ApiPropertyOptional({ type: [AddressDto] })
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => AddressDto)
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => AddressDto)
   addresses?: AddressDto[];
 
   @ApiPropertyOptional(multi('Entitlements'))
-  @IsOptional() @IsArray() @ArrayMaxSize(1000) @ValidateNested({ each: true }) @Type(() => MultiValueDto)
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @ValidateNested({ each: true })
+  @Type(() => MultiValueDto)
   entitlements?: MultiValueDto[];
 
   @ApiPropertyOptional(multi('Roles'))
-  @IsOptional() @IsArray() @ArrayMaxSize(1000) @ValidateNested({ each: true }) @Type(() => MultiValueDto)
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @ValidateNested({ each: true })
+  @Type(() => MultiValueDto)
   roles?: MultiValueDto[];
 
   @ApiPropertyOptional(multi('X.509 certificates (base64 DER)'))
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => MultiValueDto)
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => MultiValueDto)
   x509Certificates?: MultiValueDto[];
 
   @ApiPropertyOptional({ type: EnterpriseUserDto, name: ENTERPRISE_USER_SCHEMA })
@@ -141,7 +182,8 @@ export class UserBodyDto {
 
 export class UserDto extends UserBodyDto {
   @ApiProperty({ format: 'uuid' }) id: string;
-  @ApiProperty({ description: 'Incremented on every change; send as If-Match to update safely' }) version: number;
+  @ApiProperty({ description: 'Incremented on every change; send as If-Match to update safely' })
+  version: number;
   @ApiProperty({ type: String, format: 'date-time' }) createdAt: string;
   @ApiProperty({ type: String, format: 'date-time' }) updatedAt: string;
   @ApiPropertyOptional({

@@ -15,9 +15,19 @@ export function toUserInput(body: UserBodyDto): UserInput {
   }
   for (const [urn, value] of Object.entries(body.extensions ?? {})) {
     if (!EXTENSION_URN.test(urn) || urn === ENTERPRISE_USER_SCHEMA) {
-      throw new DomainError('invalid_extension', 'validation', `"${urn}" is not a valid extension schema URN`, {
-        errors: [{ field: `extensions.${urn}`, message: 'must be a schema URN (urn:…) other than the enterprise extension' }],
-      });
+      throw new DomainError(
+        'invalid_extension',
+        'validation',
+        `"${urn}" is not a valid extension schema URN`,
+        {
+          errors: [
+            {
+              field: `extensions.${urn}`,
+              message: 'must be a schema URN (urn:…) other than the enterprise extension',
+            },
+          ],
+        },
+      );
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new DomainError('invalid_extension', 'validation', `Extension "${urn}" must be an object`, {
@@ -41,7 +51,8 @@ export function toUserDto(user: UserEntity, groups?: { id: string; displayName: 
   const attributes: Record<string, unknown> = {};
   const extensions: Record<string, Record<string, unknown>> = {};
   for (const [key, value] of Object.entries(user.attributes)) {
-    if (key.startsWith('urn:') && key !== ENTERPRISE_USER_SCHEMA) extensions[key] = value as Record<string, unknown>;
+    if (key.startsWith('urn:') && key !== ENTERPRISE_USER_SCHEMA)
+      extensions[key] = value as Record<string, unknown>;
     else attributes[key] = value;
   }
   return {

@@ -1,4 +1,18 @@
-import { Body, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import {
   ApiBody,
   ApiCreatedResponse,
@@ -21,9 +35,16 @@ import { UserBodyDto, UserDto, UserListQueryDto } from './user.dto.js';
 import { toUserDto, toUserInput, writableView } from './user.mapper.js';
 
 const UserPage = pageOf(UserDto, 'UserPage');
-const IF_MATCH = { name: 'If-Match', required: false, description: 'Only write if the version still matches (ETag from a read)' };
+const IF_MATCH = {
+  name: 'If-Match',
+  required: false,
+  description: 'Only write if the version still matches (ETag from a read)',
+};
 
-export const adminOrigin = (req: Request): ChangeOrigin => ({ type: 'admin', id: req.admin?.tokenId ?? null });
+export const adminOrigin = (req: Request): ChangeOrigin => ({
+  type: 'admin',
+  id: req.admin?.tokenId ?? null,
+});
 
 /** Admins' view of the directory's users. */
 @AdminController('users', 'Directory')
@@ -31,7 +52,10 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Get()
-  @ApiOperation({ summary: 'List users', description: 'Keyset-paginated by id; `q` searches userName, displayName, externalId and email.' })
+  @ApiOperation({
+    summary: 'List users',
+    description: 'Keyset-paginated by id; `q` searches userName, displayName, externalId and email.',
+  })
   @ApiOkResponse({ type: UserPage })
   @ApiProblems(400)
   async list(@Query() query: UserListQueryDto) {
@@ -79,7 +103,10 @@ export class UsersController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Change a user (JSON merge patch, RFC 7396)', description: '`null` removes an attribute.' })
+  @ApiOperation({
+    summary: 'Change a user (JSON merge patch, RFC 7396)',
+    description: '`null` removes an attribute.',
+  })
   @ApiHeader(IF_MATCH)
   @ApiBody({ schema: { type: 'object', example: { displayName: 'Ada L.', title: null } } })
   @ApiOkResponse({ type: UserDto })
@@ -109,7 +136,11 @@ export class UsersController {
   @ApiHeader(IF_MATCH)
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiProblems(400, 404, 412)
-  async delete(@Param('id', new ParseUUIDPipe()) id: string, @Headers('if-match') ifMatch: string | undefined, @Req() req: Request) {
+  async delete(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Req() req: Request,
+  ) {
     await this.users.delete(id, adminOrigin(req), { expectedVersion: versionFromIfMatch(ifMatch) });
   }
 }
@@ -117,12 +148,21 @@ export class UsersController {
 /** Validates a plain object against a DTO class the way the global pipe does. */
 export async function validated<T extends object>(cls: new () => T, value: unknown): Promise<T> {
   const instance = plainToInstance(cls, value);
-  const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  const errors = await validate(instance, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+  });
   if (errors.length > 0) {
     const list = flattenValidationErrors(errors);
-    throw new DomainError('validation_failed', 'validation', `Invalid request: ${list.map((e) => `${e.field}: ${e.message}`).join('; ')}`, {
-      errors: list,
-    });
+    throw new DomainError(
+      'validation_failed',
+      'validation',
+      `Invalid request: ${list.map((e) => `${e.field}: ${e.message}`).join('; ')}`,
+      {
+        errors: list,
+      },
+    );
   }
   return instance;
 }

@@ -25,7 +25,17 @@ export interface GroupView {
   [attribute: string]: unknown;
 }
 
-const USER_COLUMNS = new Set(['id', 'userName', 'externalId', 'displayName', 'active', 'kind', 'meta', 'schemas', 'groups']);
+const USER_COLUMNS = new Set([
+  'id',
+  'userName',
+  'externalId',
+  'displayName',
+  'active',
+  'kind',
+  'meta',
+  'schemas',
+  'groups',
+]);
 const GROUP_COLUMNS = new Set(['id', 'displayName', 'externalId', 'meta', 'schemas', 'members']);
 
 export function userToView(user: UserEntity): UserView {

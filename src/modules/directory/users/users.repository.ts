@@ -21,21 +21,36 @@ export class UsersRepository {
 
   async findByIds(ids: string[]): Promise<UserEntity[]> {
     if (ids.length === 0) return [];
-    return this.em.getRepository(UserEntity).createQueryBuilder('u').where('u.id = ANY(:ids)', { ids }).getMany();
+    return this.em
+      .getRepository(UserEntity)
+      .createQueryBuilder('u')
+      .where('u.id = ANY(:ids)', { ids })
+      .getMany();
   }
 
   async existingIds(ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const rows: { id: string }[] = await this.em.query('SELECT id FROM users WHERE id = ANY($1::uuid[])', [ids]);
+    const rows: { id: string }[] = await this.em.query('SELECT id FROM users WHERE id = ANY($1::uuid[])', [
+      ids,
+    ]);
     return new Set(rows.map((r) => r.id));
   }
 
   /** One INSERT … RETURNING: the hot path of provisioning, kept free of ORM overhead. */
-  async insert(values: Pick<UserEntity, 'userName' | 'externalId' | 'displayName' | 'active' | 'kind' | 'attributes'>): Promise<UserEntity> {
+  async insert(
+    values: Pick<UserEntity, 'userName' | 'externalId' | 'displayName' | 'active' | 'kind' | 'attributes'>,
+  ): Promise<UserEntity> {
     const rows: Record<string, unknown>[] = await this.em.query(
       `INSERT INTO users (user_name, external_id, display_name, active, kind, attributes)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-      [values.userName, values.externalId, values.displayName, values.active, values.kind, JSON.stringify(values.attributes)],
+      [
+        values.userName,
+        values.externalId,
+        values.displayName,
+        values.active,
+        values.kind,
+        JSON.stringify(values.attributes),
+      ],
     );
     return Object.assign(new UserEntity(), mapRow(rows[0]!));
   }
@@ -53,7 +68,11 @@ export class UsersRepository {
    * an email address, case-insensitively.
    */
   list(limit: number, after?: string, search?: string): Promise<UserEntity[]> {
-    const qb = this.em.getRepository(UserEntity).createQueryBuilder('u').orderBy('u.id', 'ASC').limit(limit + 1);
+    const qb = this.em
+      .getRepository(UserEntity)
+      .createQueryBuilder('u')
+      .orderBy('u.id', 'ASC')
+      .limit(limit + 1);
     if (after) qb.andWhere('u.id > :after', { after });
     if (search) {
       const pattern = `${escapeLike(search.toLowerCase())}%`;

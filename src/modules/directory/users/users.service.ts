@@ -78,7 +78,9 @@ export class UsersService {
           attributes: input.attributes ?? {},
         }),
       );
-      await this.changes.record(tx, origin, [{ objectType: 'user', objectId: user.id, kind: 'created', version: 1 }]);
+      await this.changes.record(tx, origin, [
+        { objectType: 'user', objectId: user.id, kind: 'created', version: 1 },
+      ]);
       return user;
     });
   }

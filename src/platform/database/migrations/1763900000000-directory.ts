@@ -80,7 +80,9 @@ export class Directory1763900000000 implements MigrationInterface {
         occurred_at timestamptz NOT NULL DEFAULT now(),
         dispatched_at timestamptz
       )`);
-    await q.query(`CREATE INDEX change_events_undispatched_idx ON change_events (id) WHERE dispatched_at IS NULL`);
+    await q.query(
+      `CREATE INDEX change_events_undispatched_idx ON change_events (id) WHERE dispatched_at IS NULL`,
+    );
     await q.query(`CREATE INDEX change_events_object_idx ON change_events (object_type, object_id)`);
 
     await q.query(`

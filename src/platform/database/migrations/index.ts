@@ -5,4 +5,10 @@ import { PropertyMappings1763960000000 } from './1763960000000-property-mappings
 import { ScimProviders1763970000000 } from './1763970000000-scim-providers.js';
 
 /** Migrations in order. Add new ones at the end. */
-export const MIGRATIONS = [Directory1763900000000, ScimSources1763920000000, JobWorkers1763940000000, PropertyMappings1763960000000, ScimProviders1763970000000];
+export const MIGRATIONS = [
+  Directory1763900000000,
+  ScimSources1763920000000,
+  JobWorkers1763940000000,
+  PropertyMappings1763960000000,
+  ScimProviders1763970000000,
+];

@@ -1,5 +1,12 @@
 import { Body, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+} from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import type { Request } from 'express';
@@ -53,7 +60,10 @@ export class AdminTokensController {
   constructor(private readonly tokens: AdminTokensService) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create an admin token', description: 'The token is returned once and stored only as a digest.' })
+  @ApiOperation({
+    summary: 'Create an admin token',
+    description: 'The token is returned once and stored only as a digest.',
+  })
   @ApiCreatedResponse({ type: CreatedAdminTokenDto })
   @ApiProblems(400)
   async create(@Body() body: CreateAdminTokenDto): Promise<CreatedAdminTokenDto> {

@@ -44,7 +44,9 @@ export class AdminTokensService implements OnApplicationBootstrap {
       await tx.query('SELECT pg_advisory_xact_lock(7346118204)');
       if ((await tx.getRepository(AdminTokenEntity).count()) > 0) return undefined;
       const token = issueToken('adm');
-      await tx.getRepository(AdminTokenEntity).insert({ name: 'initial', prefix: token.prefix, digest: token.digest });
+      await tx
+        .getRepository(AdminTokenEntity)
+        .insert({ name: 'initial', prefix: token.prefix, digest: token.digest });
       return token;
     });
     if (issued) {
@@ -77,15 +79,25 @@ export class AdminTokensService implements OnApplicationBootstrap {
     return { entity, token: issued.token };
   }
 
-  async list(limit: number, cursor?: string): Promise<{ items: AdminTokenEntity[]; nextCursor: string | null }> {
-    const qb = this.repo.createQueryBuilder('t').orderBy('t.id', 'ASC').take(limit + 1);
+  async list(
+    limit: number,
+    cursor?: string,
+  ): Promise<{ items: AdminTokenEntity[]; nextCursor: string | null }> {
+    const qb = this.repo
+      .createQueryBuilder('t')
+      .orderBy('t.id', 'ASC')
+      .take(limit + 1);
     if (cursor) qb.where('t.id > :after', { after: decodeCursor(cursor, ['uuid'])[0] });
     return toPage(await qb.getMany(), limit, (t) => [t.id]);
   }
 
   async revoke(id: string, by: AdminPrincipal): Promise<void> {
     if (id === by.tokenId) {
-      throw new DomainError('cannot_revoke_own_token', 'conflict', 'A token cannot revoke itself; use another admin token');
+      throw new DomainError(
+        'cannot_revoke_own_token',
+        'conflict',
+        'A token cannot revoke itself; use another admin token',
+      );
     }
     const result = await this.repo.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
     if (!result.affected) throw notFound('Admin token', id);
