@@ -79,7 +79,7 @@ describe('configuration documentation', () => {
   it('the README configuration table lists every variable with its default', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const section = readme.split('## Configuration')[1]?.split('\n## ')[0] ?? '';
-    const rows = [...section.matchAll(/^\| `([A-Z_]+)` \|(.*)\|(.*)\|$/gm)].map((m) => ({
+    const rows = [...section.matchAll(/^\| `([A-Z_]+)` +\|(.*)\|(.*)\|$/gm)].map((m) => ({
       name: m[1],
       def: m[3]!.trim(),
     }));
