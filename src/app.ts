@@ -6,9 +6,7 @@ import { AppModule, type AppDependencies } from './app.module.js';
 import { registerPoolMetrics, httpMetricsMiddleware } from './platform/metrics/metrics.js';
 import { PinoNestLogger } from './platform/logging/logger.js';
 import { requestContextMiddleware } from './platform/http/request-context.js';
-
-/** Largest accepted request body (advertised in the SCIM ServiceProviderConfig as bulk.maxPayloadSize). */
-export const MAX_BODY_BYTES = 1_048_576;
+import { MAX_BODY_BYTES } from './platform/http/body-limit.js';
 
 export const JSON_MEDIA_TYPES = [
   'application/json',

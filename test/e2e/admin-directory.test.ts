@@ -195,4 +195,22 @@ describe('admin API: groups and memberships', () => {
     const read = await t.http.get(`/api/v1/users/${user.id}`).set('Authorization', t.auth).expect(200);
     expect(read.body.groups).toEqual([{ id: child.id, displayName: 'Child' }]);
   });
+
+  it('never lets two concurrent nestings close a cycle', async () => {
+    const create = async (displayName: string) =>
+      (await t.http.post('/api/v1/groups').set('Authorization', t.auth).send({ displayName }).expect(201))
+        .body.id as string;
+    for (let round = 0; round < 5; round++) {
+      const a = await create(`race-a-${round}`);
+      const b = await create(`race-b-${round}`);
+      const nest = (parent: string, child: string) =>
+        t.http
+          .post(`/api/v1/groups/${parent}/members/add`)
+          .set('Authorization', t.auth)
+          .send({ members: [{ type: 'group', id: child }] });
+      const results = await Promise.all([nest(a, b), nest(b, a)]);
+      expect(results.map((r) => r.status).sort()).toEqual([200, 400]);
+      expect(results.find((r) => r.status === 400)!.body.code).toBe('membership_cycle');
+    }
+  });
 });

@@ -24,6 +24,18 @@ export interface MemberSet {
   groupIds: string[];
 }
 
+/** Key of the transaction-level advisory lock that serialises group-in-group additions. */
+const NESTING_LOCK_KEY = 0x1b_6e_57_00;
+
+/**
+ * The cycle check reads committed memberships, so two transactions adding A ∈ B and B ∈ A at once
+ * would each pass it. Nesting additions are rare, so they take one advisory lock, before any row
+ * lock (a row lock first could deadlock with the other side's foreign-key check).
+ */
+async function lockNesting(tx: EntityManager, members: MemberSet): Promise<void> {
+  if (members.groupIds.length > 0) await tx.query('SELECT pg_advisory_xact_lock($1)', [NESTING_LOCK_KEY]);
+}
+
 /** Groups and memberships. Membership writes cost time in the number of members named, not the group's size. */
 @Injectable()
 export class GroupsService {
@@ -130,6 +142,7 @@ export class GroupsService {
     options: WriteOptions = {},
   ): Promise<MemberSet> {
     return inTransaction(this.dataSource, options.tx, async (tx) => {
+      await lockNesting(tx, members);
       await this.lockGroup(tx, groupId);
       const event = await this.addMembersIn(tx, groupId, members);
       if (!event) return { userIds: [], groupIds: [] };
@@ -163,6 +176,7 @@ export class GroupsService {
   /** Makes the member set exactly `members`: one event for the removals, one for the additions. */
   replaceMembers(groupId: string, members: MemberSet, origin: ChangeOrigin, options: WriteOptions = {}) {
     return inTransaction(this.dataSource, options.tx, async (tx) => {
+      await lockNesting(tx, members);
       await this.lockGroup(tx, groupId);
       const userIds = unique(members.userIds);
       const groupIds = unique(members.groupIds);

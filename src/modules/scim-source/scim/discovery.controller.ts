@@ -2,7 +2,7 @@ import { Controller, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/comm
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ScimError } from '../../../lib/scim/schema.types.js';
-import { MAX_BODY_BYTES } from '../../../app.js';
+import { MAX_BODY_BYTES } from '../../../platform/http/body-limit.js';
 import { Public } from '../../../platform/http/public.decorator.js';
 import {
   allResourceTypes,
