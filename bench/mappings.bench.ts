@@ -27,7 +27,7 @@ import { benchDatabase, fmt, machine, runConcurrently } from './support.js';
  * natively in this process. Also times the inbound direction (`source:user`).
  */
 const USERS = Number(process.env.BENCH_USERS ?? 10_000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 128);
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 
