@@ -1,18 +1,23 @@
 import 'reflect-metadata';
+import pino from 'pino';
 import { ChangeRecorder } from '../src/modules/directory/changes/change-recorder.js';
+import { OutboxSignal } from '../src/modules/directory/changes/outbox-signal.js';
 import { UsersService } from '../src/modules/directory/users/users.service.js';
 import { benchDatabase, fmt, machine, percentile, runConcurrently } from './support.js';
 
 /**
- * bench:directory — creates 100,000 users through the directory service (each in its own
- * transaction with its outbox event), then times case-insensitive userName lookups at that size.
+ * bench:directory — creates 100,000 users through the directory service (each atomically with its
+ * outbox event, then the workers' signal as in production), then times case-insensitive userName
+ * lookups at that size.
  */
 const USERS = Number(process.env.BENCH_USERS ?? 100_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const LOOKUPS = 5_000;
 
 const db = await benchDatabase(CONCURRENCY + 2);
-const users = new UsersService(db.dataSource, new ChangeRecorder());
+const signal = new OutboxSignal(db.dataSource, pino({ level: 'silent' }));
+signal.onModuleInit();
+const users = new UsersService(db.dataSource, new ChangeRecorder(signal));
 const origin = { type: 'admin' as const, id: 'bench' };
 
 console.log(`bench:directory — ${fmt(USERS)} users, concurrency ${CONCURRENCY}, ${machine()}`);

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { INestApplicationContext } from '@nestjs/common';
+import pg from 'pg';
 import type { DataSource } from 'typeorm';
-import { GroupsService, UsersService, type ChangeOrigin } from '../../src/modules/directory/index.js';
+import {
+  GroupsService,
+  OUTBOX_CHANNEL,
+  UsersService,
+  type ChangeOrigin,
+} from '../../src/modules/directory/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 
 let t: TestApp;
@@ -116,6 +122,33 @@ describe('change outbox', () => {
     expect(await eventsFor(createdId!)).toEqual([]);
     expect(Number((await db.query('SELECT count(*) AS n FROM change_events'))[0].n)).toBe(before);
     expect(await users.findByUserName('rollback@example.com')).toBeNull();
+  });
+
+  it('signals the outbox channel when a write commits, and not when it rolls back', async () => {
+    const listener = new pg.Client({ connectionString: t.testDatabase.url });
+    await listener.connect();
+    try {
+      const received: string[] = [];
+      listener.on('notification', (message) => received.push(message.channel));
+      await listener.query(`LISTEN ${listener.escapeIdentifier(OUTBOX_CHANNEL)}`);
+
+      await expect(
+        db.transaction(async (tx) => {
+          await users.create({ userName: 'silent@example.com' }, admin, { tx });
+          throw new Error('abort');
+        }),
+      ).rejects.toThrow('abort');
+      // A round trip on the listening connection delivers whatever was already notified to it.
+      await listener.query('SELECT 1');
+      expect(received).toEqual([]);
+
+      await users.create({ userName: 'signalled@example.com' }, admin);
+      const deadline = Date.now() + 5_000;
+      while (received.length === 0 && Date.now() < deadline) await listener.query('SELECT 1');
+      expect(received).toEqual([OUTBOX_CHANNEL]);
+    } finally {
+      await listener.end();
+    }
   });
 
   it('does not record an event when the write itself fails', async () => {

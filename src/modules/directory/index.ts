@@ -2,7 +2,8 @@
 export { DirectoryModule } from './directory.module.js';
 export { UsersService, type UserInput, type WriteOptions, type WriteResult } from './users/users.service.js';
 export { GroupsService, type GroupInput, type MemberSet } from './groups/groups.service.js';
-export { ChangeRecorder, type ChangeListener, type ChangeToRecord } from './changes/change-recorder.js';
+export { ChangeRecorder, type ChangeToRecord } from './changes/change-recorder.js';
+export { OUTBOX_CHANNEL } from './changes/outbox-signal.js';
 export type { ChangeOrigin, ChangeKind, ObjectType } from './changes/change-event.entity.js';
 export { ChangeEventEntity } from './changes/change-event.entity.js';
 export { UserEntity, type UserKind } from './users/user.entity.js';

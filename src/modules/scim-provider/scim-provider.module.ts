@@ -8,7 +8,6 @@ import { Dispatcher } from './engine/dispatcher.js';
 import { FullSync } from './engine/full-sync.js';
 import { ObjectSyncService } from './engine/object-sync.service.js';
 import { PushEngine } from './engine/push-engine.js';
-import { OutboxListener } from './jobs/outbox-listener.js';
 import { OutboxWaker } from './jobs/outbox-waker.js';
 import { ScimProviderProcessor } from './jobs/scim-provider.processor.js';
 import { SyncScheduler } from './jobs/sync-scheduler.js';
@@ -40,7 +39,6 @@ export class ScimProviderModule {
         Dispatcher,
         FullSync,
         ProviderGauges,
-        ...(serveApi ? [OutboxListener] : []),
         ...(runJobs ? [ScimProviderProcessor, SyncScheduler, OutboxWaker] : []),
       ],
     };

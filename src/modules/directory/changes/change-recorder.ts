@@ -1,11 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import {
-  ChangeEventEntity,
-  type ChangeKind,
-  type ChangeOrigin,
-  type ObjectType,
-} from './change-event.entity.js';
+import type { ChangeKind, ChangeOrigin, ObjectType } from './change-event.entity.js';
+import { OutboxSignal } from './outbox-signal.js';
 
 export interface ChangeToRecord {
   objectType: ObjectType;
@@ -16,18 +12,40 @@ export interface ChangeToRecord {
 }
 
 /**
- * Called inside the transaction that recorded changes, e.g. to enqueue the job that delivers them.
- * Registered by modules above the directory, so the directory depends on none of them.
+ * Writes outbox rows: with the transaction of the write they describe (`record`), or as part of
+ * the very statement that makes the write (`statementFor`, then `written`). Either way the
+ * {@link OutboxSignal} wakes the workers once the write is committed.
  */
-export type ChangeListener = (tx: EntityManager, events: ChangeEventEntity[]) => Promise<void>;
-
-/** Writes outbox rows. Must be called with the transaction of the write it describes. */
 @Injectable()
 export class ChangeRecorder {
-  private readonly listeners: ChangeListener[] = [];
+  constructor(private readonly signal: OutboxSignal) {}
 
-  onRecorded(listener: ChangeListener): void {
-    this.listeners.push(listener);
+  /** After a statement from `statementFor` ran through `em`. */
+  written(em: EntityManager): void {
+    this.signal.written(em);
+  }
+
+  /**
+   * The outbox insert for one object written by the same statement, as a data-modifying CTE body:
+   * the object's id is read from `from`, a CTE of that statement returning `id`. The write and its
+   * event are then one statement — atomic without a transaction, one round trip instead of four
+   * (the hot path of provisioning). Appends its parameters to `params`.
+   */
+  statementFor(
+    origin: ChangeOrigin,
+    change: Omit<ChangeToRecord, 'objectId'>,
+    from: string,
+    params: unknown[],
+  ): string {
+    const param = (value: unknown, type: string): string => {
+      params.push(value);
+      return `$${params.length}::${type}`;
+    };
+    return `INSERT INTO change_events (object_type, object_id, kind, origin_type, origin_id, version, detail)
+      SELECT ${param(change.objectType, 'text')}, id, ${param(change.kind, 'text')}, ${param(origin.type, 'text')},
+             ${param(origin.id, 'text')}, ${param(change.version ?? null, 'int')},
+             ${param(change.detail ? JSON.stringify(change.detail) : null, 'jsonb')}
+        FROM ${from}`;
   }
 
   async record(tx: EntityManager, origin: ChangeOrigin, changes: ChangeToRecord[]): Promise<void> {
@@ -35,7 +53,7 @@ export class ChangeRecorder {
     if (!tx.queryRunner?.isTransactionActive) {
       throw new Error('ChangeRecorder.record must run inside the transaction of the change');
     }
-    // One multi-row INSERT … RETURNING, without ORM overhead: this runs on every directory write.
+    // One multi-row INSERT without ORM overhead: this runs on every directory write.
     const params: unknown[] = [];
     const tuples = changes.map((c) => {
       const at = params.length;
@@ -50,26 +68,11 @@ export class ChangeRecorder {
       );
       return `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6}, $${at + 7})`;
     });
-    const rows: { id: string; occurred_at: Date }[] = await tx.query(
+    await tx.query(
       `INSERT INTO change_events (object_type, object_id, kind, origin_type, origin_id, version, detail)
-       VALUES ${tuples.join(', ')} RETURNING id, occurred_at`,
+       VALUES ${tuples.join(', ')}`,
       params,
     );
-    if (this.listeners.length === 0) return;
-    const saved = changes.map((c, i) =>
-      Object.assign(new ChangeEventEntity(), {
-        id: String(rows[i]!.id),
-        objectType: c.objectType,
-        objectId: c.objectId,
-        kind: c.kind,
-        version: c.version ?? null,
-        detail: c.detail ?? null,
-        originType: origin.type,
-        originId: origin.id,
-        occurredAt: rows[i]!.occurred_at,
-        dispatchedAt: null,
-      }),
-    );
-    for (const listener of this.listeners) await listener(tx, saved);
+    this.signal.written(tx);
   }
 }

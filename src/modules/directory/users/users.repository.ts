@@ -36,21 +36,28 @@ export class UsersRepository {
     return new Set(rows.map((r) => r.id));
   }
 
-  /** One INSERT … RETURNING: the hot path of provisioning, kept free of ORM overhead. */
+  /**
+   * One INSERT … RETURNING: the hot path of provisioning, kept free of ORM overhead. `alongside`
+   * gives a data-modifying CTE for the same statement (the outbox event), reading the new row from
+   * `created`.
+   */
   async insert(
     values: Pick<UserEntity, 'userName' | 'externalId' | 'displayName' | 'active' | 'kind' | 'attributes'>,
+    alongside: (params: unknown[], from: string) => string,
   ): Promise<UserEntity> {
+    const params: unknown[] = [
+      values.userName,
+      values.externalId,
+      values.displayName,
+      values.active,
+      values.kind,
+      JSON.stringify(values.attributes),
+    ];
+    const insert = `INSERT INTO users (user_name, external_id, display_name, active, kind, attributes)
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`;
     const rows: Record<string, unknown>[] = await this.em.query(
-      `INSERT INTO users (user_name, external_id, display_name, active, kind, attributes)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
-      [
-        values.userName,
-        values.externalId,
-        values.displayName,
-        values.active,
-        values.kind,
-        JSON.stringify(values.attributes),
-      ],
+      `WITH created AS (${insert}), alongside AS (${alongside(params, 'created')}) SELECT * FROM created`,
+      params,
     );
     return Object.assign(new UserEntity(), mapRow(rows[0]!));
   }

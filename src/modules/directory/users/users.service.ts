@@ -66,23 +66,30 @@ export class UsersService {
     return toPage(rows, limit, (u) => [u.id]);
   }
 
-  create(input: UserInput, origin: ChangeOrigin, options: WriteOptions = {}): Promise<UserEntity> {
-    return inTransaction(this.dataSource, options.tx, async (tx) => {
-      const user = await withUniqueUserName(input.userName, () =>
-        new UsersRepository(tx).insert({
+  /** The user and its outbox event are one statement: atomic alone, or in the caller's transaction. */
+  async create(input: UserInput, origin: ChangeOrigin, options: WriteOptions = {}): Promise<UserEntity> {
+    const em = options.tx ?? this.dataSource.manager;
+    const user = await withUniqueUserName(input.userName, () =>
+      new UsersRepository(em).insert(
+        {
           userName: input.userName,
           externalId: input.externalId ?? null,
           displayName: input.displayName ?? null,
           active: input.active ?? true,
           kind: input.kind ?? 'person',
           attributes: input.attributes ?? {},
-        }),
-      );
-      await this.changes.record(tx, origin, [
-        { objectType: 'user', objectId: user.id, kind: 'created', version: 1 },
-      ]);
-      return user;
-    });
+        },
+        (params, from) =>
+          this.changes.statementFor(
+            origin,
+            { objectType: 'user', kind: 'created', version: 1 },
+            from,
+            params,
+          ),
+      ),
+    );
+    this.changes.written(em);
+    return user;
   }
 
   /** Replaces the user: attributes not in `input` are cleared (SCIM PUT semantics). */

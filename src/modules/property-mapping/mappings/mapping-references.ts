@@ -26,7 +26,7 @@ export interface MappingListOwner {
 /**
  * The registry sources and providers register into, so the mapping module can refuse to delete a
  * mapping that a list still names — without importing them (they store their lists as `uuid[]`
- * columns, which no foreign key can guard). Like `ChangeRecorder.onRecorded` in the directory.
+ * columns, which no foreign key can guard).
  */
 @Injectable()
 export class MappingReferenceChecker {

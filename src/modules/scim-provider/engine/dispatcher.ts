@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { JobQueue, type JobSpec, type SyncObjectType } from '../../../platform/jobs/index.js';
-import type { ChangeEventEntity } from '../../directory/index.js';
+import { OUTBOX_CHANNEL, type ChangeEventEntity } from '../../directory/index.js';
 import type { ProviderScope } from '../providers/provider.entity.js';
 import { ProviderRepository } from '../providers/provider.repository.js';
 
@@ -10,8 +10,7 @@ import { ProviderRepository } from '../providers/provider.repository.js';
 const BATCH = 1000;
 
 export const DISPATCH_JOB_KEY = 'scim-provider.dispatch';
-/** The notification channel a directory write signals (see `OutboxListener`). */
-export const OUTBOX_CHANNEL = 'identity_bridge_outbox';
+export { OUTBOX_CHANNEL };
 
 interface ActiveProvider {
   id: string;
@@ -20,8 +19,8 @@ interface ActiveProvider {
 }
 
 /**
- * Turns the directory outbox into push jobs. Every directory write signals (in its own
- * transaction, see `OutboxListener`) and workers enqueue one coalescing dispatch job; the
+ * Turns the directory outbox into push jobs. Every directory write signals once it commits (see
+ * the directory's `OutboxSignal`) and workers enqueue one coalescing dispatch job; the
  * dispatcher reads undispatched events in id order, fans each out to every active provider it
  * concerns, and marks them dispatched — in one transaction, so an event is dispatched exactly
  * once even if a worker dies half-way. Dispatchers may run side by side (`SKIP LOCKED`: each takes
