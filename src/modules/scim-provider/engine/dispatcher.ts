@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { JobQueue, type JobSpec, type SyncObjectType } from '../../../platform/jobs/index.js';
-import { OUTBOX_CHANNEL, type ChangeEventEntity } from '../../directory/index.js';
+import type { ChangeEventEntity } from '../../directory/index.js';
 import type { ProviderScope } from '../providers/provider.entity.js';
 import { ProviderRepository } from '../providers/provider.repository.js';
 
@@ -10,7 +10,6 @@ import { ProviderRepository } from '../providers/provider.repository.js';
 const BATCH = 1000;
 
 export const DISPATCH_JOB_KEY = 'scim-provider.dispatch';
-export { OUTBOX_CHANNEL };
 
 interface ActiveProvider {
   id: string;

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { JobQueue } from '../../../platform/jobs/index.js';
 import { LOGGER } from '../../../platform/logging/logging.module.js';
-import { Dispatcher, DISPATCH_JOB_KEY, OUTBOX_CHANNEL } from '../engine/dispatcher.js';
+import { OUTBOX_CHANNEL } from '../../directory/index.js';
+import { Dispatcher, DISPATCH_JOB_KEY } from '../engine/dispatcher.js';
 
 /**
  * Worker processes: listens on the outbox channel and dispatches at once — one dispatch at a time
