@@ -1,6 +1,12 @@
 /** What other modules may import from the directory. */
 export { DirectoryModule } from './directory.module.js';
-export { UsersService, type UserInput, type WriteOptions, type WriteResult } from './users/users.service.js';
+export {
+  UsersService,
+  type UserInput,
+  type UserWriteOptions,
+  type WriteOptions,
+  type WriteResult,
+} from './users/users.service.js';
 export { GroupsService, type GroupInput, type MemberSet } from './groups/groups.service.js';
 export { ChangeRecorder, type ChangeToRecord } from './changes/change-recorder.js';
 export { OUTBOX_CHANNEL } from './changes/outbox-signal.js';

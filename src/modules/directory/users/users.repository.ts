@@ -62,8 +62,32 @@ export class UsersRepository {
     return Object.assign(new UserEntity(), mapRow(rows[0]!));
   }
 
-  save(user: UserEntity): Promise<UserEntity> {
-    return this.em.getRepository(UserEntity).save(user);
+  /**
+   * Writes the user's fields and version in one UPDATE … RETURNING (no ORM reload first), with the
+   * data-modifying CTE `alongside` (the outbox event) reading the updated row from `updated`.
+   */
+  async update(
+    user: UserEntity,
+    alongside: (params: unknown[], from: string) => string,
+  ): Promise<UserEntity> {
+    const params: unknown[] = [
+      user.id,
+      user.userName,
+      user.externalId,
+      user.displayName,
+      user.active,
+      user.kind,
+      JSON.stringify(user.attributes),
+      user.version,
+    ];
+    const update = `UPDATE users SET user_name = $2, external_id = $3, display_name = $4, active = $5, kind = $6,
+              attributes = $7, version = $8, updated_at = now()
+        WHERE id = $1 RETURNING *`;
+    const rows: Record<string, unknown>[] = await this.em.query(
+      `WITH updated AS (${update}), alongside AS (${alongside(params, 'updated')}) SELECT * FROM updated`,
+      params,
+    );
+    return Object.assign(new UserEntity(), mapRow(rows[0]!));
   }
 
   async delete(id: string): Promise<void> {

@@ -28,6 +28,11 @@ export interface WriteOptions {
   expectedVersion?: number;
 }
 
+export interface UserWriteOptions extends WriteOptions {
+  /** The user as the caller already read it with `get(id, tx, true)` (locked) in `tx`: not read again. */
+  current?: UserEntity;
+}
+
 export interface WriteResult<T> {
   entity: T;
   /** False when the write changed nothing (no new version, no outbox event). */
@@ -42,8 +47,9 @@ export class UsersService {
     private readonly changes: ChangeRecorder,
   ) {}
 
-  async get(id: string, tx?: EntityManager): Promise<UserEntity> {
-    const user = await new UsersRepository(tx ?? this.dataSource.manager).findById(id);
+  /** `lock`: FOR UPDATE, in the caller's transaction `tx`. */
+  async get(id: string, tx?: EntityManager, lock = false): Promise<UserEntity> {
+    const user = await new UsersRepository(tx ?? this.dataSource.manager).findById(id, lock);
     if (!user) throw DirectoryErrors.userNotFound(id);
     return user;
   }
@@ -93,7 +99,7 @@ export class UsersService {
   }
 
   /** Replaces the user: attributes not in `input` are cleared (SCIM PUT semantics). */
-  replace(id: string, input: UserInput, origin: ChangeOrigin, options: WriteOptions = {}) {
+  replace(id: string, input: UserInput, origin: ChangeOrigin, options: UserWriteOptions = {}) {
     return this.write(id, origin, options, () => ({
       userName: input.userName,
       externalId: input.externalId ?? null,
@@ -105,7 +111,7 @@ export class UsersService {
   }
 
   /** Changes only the given fields; `attributes` is replaced as a whole when given. */
-  update(id: string, changes: Partial<UserInput>, origin: ChangeOrigin, options: WriteOptions = {}) {
+  update(id: string, changes: Partial<UserInput>, origin: ChangeOrigin, options: UserWriteOptions = {}) {
     return this.write(id, origin, options, (current) => ({
       userName: changes.userName ?? current.userName,
       externalId: changes.externalId !== undefined ? changes.externalId : current.externalId,
@@ -139,12 +145,12 @@ export class UsersService {
   private write(
     id: string,
     origin: ChangeOrigin,
-    options: WriteOptions,
+    options: UserWriteOptions,
     next: (current: UserEntity) => Required<UserInput>,
   ): Promise<WriteResult<UserEntity>> {
     return inTransaction(this.dataSource, options.tx, async (tx) => {
       const repo = new UsersRepository(tx);
-      const user = await repo.findById(id, true);
+      const user = options.current?.id === id ? options.current : await repo.findById(id, true);
       if (!user) throw DirectoryErrors.userNotFound(id);
       checkVersion(user.version, options.expectedVersion);
       const values = next(user);
@@ -156,11 +162,14 @@ export class UsersService {
         values.kind === user.kind &&
         isDeepStrictEqual(values.attributes, user.attributes);
       if (unchanged) return { entity: user, changed: false };
-      Object.assign(user, values, { version: user.version + 1 });
-      const saved = await withUniqueUserName(values.userName, () => repo.save(user));
-      await this.changes.record(tx, origin, [
-        { objectType: 'user', objectId: id, kind: 'updated', version: saved.version },
-      ]);
+      const version = user.version + 1;
+      // The new row and its outbox event in one statement.
+      const saved = await withUniqueUserName(values.userName, () =>
+        repo.update(Object.assign(user, values, { version }), (params, from) =>
+          this.changes.statementFor(origin, { objectType: 'user', kind: 'updated', version }, from, params),
+        ),
+      );
+      this.changes.written(tx);
       return { entity: saved, changed: true };
     });
   }

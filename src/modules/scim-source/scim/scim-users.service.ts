@@ -91,10 +91,10 @@ export class ScimUsersService {
         const inbound = next(link);
         if (!inbound) return link;
         if (inbound.managerId !== undefined) await assertManager(tx, source, inbound.managerId);
-        const existing = userToView(await this.users.get(id, tx));
-        const input = await this.mapper.user(source, inbound.payload, existing);
+        const current = await this.users.get(id, tx, true);
+        const input = await this.mapper.user(source, inbound.payload, userToView(current));
         attempted = { inbound, input };
-        await this.users.replace(id, input, originOf(source), { tx });
+        await this.users.replace(id, input, originOf(source), { tx, current });
         if (deepEqual(inbound.payload, link.payload)) return link;
         return links.update(source.id, id, inbound.values);
       });
@@ -113,8 +113,9 @@ export class ScimUsersService {
         const tombstone = await links.findTombstone(source.id, id);
         if (!tombstone) throw userNameInSource(inbound.values.userName ?? '');
         if (inbound.managerId !== undefined) await assertManager(tx, source, inbound.managerId);
-        input = await this.mapper.user(source, inbound.payload, userToView(await this.users.get(id, tx)));
-        await this.users.replace(id, input, originOf(source), { tx });
+        const current = await this.users.get(id, tx, true);
+        input = await this.mapper.user(source, inbound.payload, userToView(current));
+        await this.users.replace(id, input, originOf(source), { tx, current });
         return links.update(source.id, id, inbound.values);
       });
     } catch (error) {
