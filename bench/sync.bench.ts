@@ -109,14 +109,15 @@ try {
   expectStatus(created, 201, 'create provider');
   const providerId = created.json.id as string;
   const fullCpu = await cpuSnapshot(up.dataSource, pids);
-  // BENCH_SAMPLE_PG=sync|delta: sample what PostgreSQL is busy with during that phase.
+  // BENCH_SAMPLE_PG=sync|proxy|delta: sample what PostgreSQL is busy with (and waits for) during
+  // that phase: the full sync, deltas answered by the proxy, or deltas through to the app.
   const sampleFor = (phase: string) => {
     const samples = new Map<string, number>();
     if (process.env.BENCH_SAMPLE_PG !== phase) return () => undefined;
     const timer = setInterval(() => {
       void up.dataSource
         .query(
-          `SELECT datname, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS q FROM pg_stat_activity WHERE state = 'active' AND datname LIKE 'ib_bench_%' AND pid <> pg_backend_pid()`,
+          `SELECT datname, coalesce(wait_event_type || ':' || wait_event || ' ', '') || left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS q FROM pg_stat_activity WHERE state = 'active' AND datname LIKE 'ib_bench_%' AND pid <> pg_backend_pid()`,
         )
         .then((rows: { datname: string; q: string }[]) => {
           for (const r of rows)
@@ -243,6 +244,7 @@ try {
   let seq = 0;
   const measure = async (label: string) => {
     const sentAt = new Map<number, number>();
+    const answeredAt = new Map<number, number>();
     const inflight: Promise<void>[] = [];
     const deltaStart = performance.now();
     for (let k = 0; k < total; k++) {
@@ -262,7 +264,10 @@ try {
             },
             idpToken,
           )
-          .then((res) => expectStatus(res, 200, 'inbound PATCH')),
+          .then((res) => {
+            answeredAt.set(i, performance.now());
+            expectStatus(res, 200, 'inbound PATCH');
+          }),
       );
     }
     await Promise.all(inflight);
@@ -276,8 +281,25 @@ try {
     console.log(
       `delta latency ${label}, inbound SCIM PATCH → downstream PATCH at ${DELTA_RATE} changes/s for ${DELTA_SECONDS} s: p50 ${fmt(percentile(latencies, 50), 1)} ms, p99 ${fmt(percentile(latencies, 99), 1)} ms (targets ≤ 100 ms, ≤ 1 s); ${fmt(latencies.length)} of ${fmt(total)} arrived`,
     );
+    // Where the slowest changes fell in the measurement (seconds after its start).
+    const slowest = [...sentAt]
+      .filter(([i]) => arrivals.has(i))
+      .map(([i, at]) => ({
+        at: (at - deltaStart) / 1000,
+        ms: arrivals.get(i)! - at,
+        inbound: (answeredAt.get(i) ?? Number.NaN) - at,
+      }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 10);
+    console.log(
+      `  slowest (latency, when sent, inbound PATCH's own response time): ${slowest
+        .map((x) => `${fmt(x.ms, 0)} ms at ${fmt(x.at, 1)} s (${fmt(x.inbound, 0)} ms)`)
+        .join(', ')}`,
+    );
   };
+  const stopProxySampling = sampleFor('proxy');
   await measure('(downstream answered by the timing proxy)');
+  stopProxySampling();
   sink = false;
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const stopDeltaSampling = sampleFor('delta');
