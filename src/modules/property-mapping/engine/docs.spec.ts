@@ -5,9 +5,11 @@ import { DEFAULT_MAPPINGS } from '../defaults/default-mappings.js';
 import { MAPPING_SCOPES } from '../mappings/property-mapping.entity.js';
 import { CONTEXT_VARIABLES } from './mapping-context.js';
 
-const doc = readFileSync(new URL('../../../../docs/property-mappings.md', import.meta.url), 'utf8');
+const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
+// The README's "Property mappings" section, up to the next top-level section.
+const doc = readme.slice(readme.indexOf('\n## Property mappings'), readme.indexOf('\n## Architecture'));
 
-describe('docs/property-mappings.md', () => {
+describe("the README's Property mappings section", () => {
   it('documents every helper', () => {
     for (const helper of HELPERS_DOC) expect(doc).toContain(`\`${helper.name}(`);
   });
