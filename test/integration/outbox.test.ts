@@ -151,6 +151,32 @@ describe('change outbox', () => {
     }
   });
 
+  it('writes a user, its event and the caller’s companion row in one statement, or none of them', async () => {
+    const group = await groups.create({ displayName: 'Companion group' }, admin);
+    const joined = await users.createWith(
+      { userName: 'companion@example.com' },
+      source,
+      (params, created) => {
+        params.push(group.id);
+        return `INSERT INTO memberships (group_id, member_user_id)
+                SELECT $${params.length}::uuid, id FROM ${created} RETURNING group_id, member_user_id`;
+      },
+    );
+    expect(joined.companion).toEqual({ group_id: group.id, member_user_id: joined.user.id });
+    expect((await eventsFor(joined.user.id)).map((e) => e.kind)).toEqual(['created']);
+
+    const before = Number((await db.query('SELECT count(*) AS n FROM change_events'))[0].n);
+    await expect(
+      users.createWith({ userName: 'orphan@example.com' }, source, (params, created) => {
+        params.push('00000000-0000-4000-8000-000000000000'); // no such group: the companion fails
+        return `INSERT INTO memberships (group_id, member_user_id)
+                SELECT $${params.length}::uuid, id FROM ${created} RETURNING id`;
+      }),
+    ).rejects.toThrow(/foreign key/);
+    expect(await users.findByUserName('orphan@example.com')).toBeNull();
+    expect(Number((await db.query('SELECT count(*) AS n FROM change_events'))[0].n)).toBe(before);
+  });
+
   it('does not record an event when the write itself fails', async () => {
     await users.create({ userName: 'unique@example.com' }, admin);
     const before = Number((await db.query('SELECT count(*) AS n FROM change_events'))[0].n);

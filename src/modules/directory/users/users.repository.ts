@@ -39,12 +39,13 @@ export class UsersRepository {
   /**
    * One INSERT … RETURNING: the hot path of provisioning, kept free of ORM overhead. `alongside`
    * gives a data-modifying CTE for the same statement (the outbox event), reading the new row from
-   * `created`.
+   * `created`; so may `companion` (a caller's own row), whose RETURNING row comes back as JSON.
    */
   async insert(
     values: Pick<UserEntity, 'userName' | 'externalId' | 'displayName' | 'active' | 'kind' | 'attributes'>,
     alongside: (params: unknown[], from: string) => string,
-  ): Promise<UserEntity> {
+    companion?: (params: unknown[], from: string) => string,
+  ): Promise<{ user: UserEntity; companion: Record<string, unknown> | null }> {
     const params: unknown[] = [
       values.userName,
       values.externalId,
@@ -55,11 +56,17 @@ export class UsersRepository {
     ];
     const insert = `INSERT INTO users (user_name, external_id, display_name, active, kind, attributes)
        VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`;
-    const rows: Record<string, unknown>[] = await this.em.query(
-      `WITH created AS (${insert}), alongside AS (${alongside(params, 'created')}) SELECT * FROM created`,
-      params,
-    );
-    return Object.assign(new UserEntity(), mapRow(rows[0]!));
+    const ctes = [`created AS (${insert})`, `alongside AS (${alongside(params, 'created')})`];
+    if (companion) ctes.push(`companion AS (${companion(params, 'created')})`);
+    const select = companion
+      ? 'SELECT created.*, (SELECT to_jsonb(companion) FROM companion) AS companion FROM created'
+      : 'SELECT created.*, NULL::jsonb AS companion FROM created';
+    const rows: Record<string, unknown>[] = await this.em.query(`WITH ${ctes.join(', ')} ${select}`, params);
+    const row = rows[0]!;
+    return {
+      user: Object.assign(new UserEntity(), mapRow(row)),
+      companion: (row.companion as Record<string, unknown> | null) ?? null,
+    };
   }
 
   /**

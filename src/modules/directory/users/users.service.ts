@@ -74,8 +74,35 @@ export class UsersService {
 
   /** The user and its outbox event are one statement: atomic alone, or in the caller's transaction. */
   async create(input: UserInput, origin: ChangeOrigin, options: WriteOptions = {}): Promise<UserEntity> {
+    return (await this.insert(input, origin, options)).user;
+  }
+
+  /**
+   * Creates the user, its outbox event and the caller's own row in ONE statement — atomic without
+   * a transaction, one round trip (a SCIM source's link row: the hot path of provisioning).
+   * `companion` is a data-modifying statement with RETURNING that reads the new user's row from
+   * the CTE named by its second argument (`id`, `user_name` …) and appends its parameters to
+   * `params`; its RETURNING row comes back as JSON.
+   */
+  async createWith(
+    input: UserInput,
+    origin: ChangeOrigin,
+    companion: (params: unknown[], created: string) => string,
+    options: WriteOptions = {},
+  ): Promise<{ user: UserEntity; companion: Record<string, unknown> }> {
+    const { user, companion: row } = await this.insert(input, origin, options, companion);
+    if (!row) throw new Error('The companion statement of a user create returned no row');
+    return { user, companion: row };
+  }
+
+  private async insert(
+    input: UserInput,
+    origin: ChangeOrigin,
+    options: WriteOptions,
+    companion?: (params: unknown[], created: string) => string,
+  ) {
     const em = options.tx ?? this.dataSource.manager;
-    const user = await withUniqueUserName(input.userName, () =>
+    const created = await withUniqueUserName(input.userName, () =>
       new UsersRepository(em).insert(
         {
           userName: input.userName,
@@ -92,10 +119,11 @@ export class UsersService {
             from,
             params,
           ),
+        companion,
       ),
     );
     this.changes.written(em);
-    return user;
+    return created;
   }
 
   /** Replaces the user: attributes not in `input` are cleared (SCIM PUT semantics). */

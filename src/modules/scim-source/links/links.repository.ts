@@ -66,6 +66,17 @@ const COLUMNS = `l.source_id AS "sourceId", l.id, l.resource_type AS "resourceTy
   l.external_id AS "externalId", l.display_name AS "displayName", l.version, l.created_at AS "createdAt",
   l.updated_at AS "updatedAt", l.deleted_at AS "deletedAt"`;
 
+/** A link row that came back as JSON (`to_jsonb` of a RETURNING row of {@link COLUMNS}). */
+export function linkFromJson(json: Record<string, unknown>): LinkRow {
+  const row = json as unknown as LinkRow & { createdAt: string; updatedAt: string; deletedAt: string | null };
+  return {
+    ...row,
+    createdAt: new Date(row.createdAt),
+    updatedAt: new Date(row.updatedAt),
+    deletedAt: row.deletedAt === null ? null : new Date(row.deletedAt),
+  };
+}
+
 /** The correlated subquery that aggregates a row's groups or members (only objects of the same source). */
 function extrasColumn(extras: Extras | undefined): string {
   if (extras === 'groups') {
@@ -151,6 +162,28 @@ export class LinksRepository {
       ],
     );
     return rows[0]!;
+  }
+
+  /**
+   * The link of a user created by the same statement, as a data-modifying CTE body reading the new
+   * user from `created` (see `UsersService.createWith`); appends its parameters to `params`. Its
+   * RETURNING row, as JSON, becomes a LinkRow with {@link linkFromJson}.
+   */
+  static userInsertStatement(
+    sourceId: string,
+    values: LinkValues,
+    params: unknown[],
+    created: string,
+  ): string {
+    const param = (value: unknown, type: string): string => {
+      params.push(value);
+      return `$${params.length}::${type}`;
+    };
+    return `INSERT INTO scim_links AS l (source_id, id, resource_type, user_id, group_id, payload, user_name, external_id, display_name)
+       SELECT ${param(sourceId, 'uuid')}, id, 'User', id, NULL, ${param(values.payload, 'jsonb')},
+              ${param(values.userName, 'text')}, ${param(values.externalId, 'text')}, ${param(values.displayName, 'text')}
+         FROM ${created}
+       RETURNING ${COLUMNS}`;
   }
 
   /** Stores a new payload (or revives a tombstone with one); bumps the version. */

@@ -5,7 +5,7 @@ import { applyPatch, deepEqual, parsePatchRequest } from '../../../lib/scim/patc
 import { RESOURCE_SCHEMAS } from '../../../lib/scim/schemas.js';
 import { DomainError } from '../../../platform/errors/domain-error.js';
 import { userToView, UsersService, type ChangeOrigin, type UserInput } from '../../directory/index.js';
-import { LinksRepository, type LinkRow } from '../links/links.repository.js';
+import { linkFromJson, LinksRepository, type LinkRow } from '../links/links.repository.js';
 import { isUniqueViolation } from '../pg-errors.js';
 import type { SourcePrincipal } from '../sources/sources.service.js';
 import { inboundUser, type InboundUser } from './inbound.js';
@@ -30,11 +30,23 @@ export class ScimUsersService {
   async create(source: SourcePrincipal, body: unknown): Promise<LinkRow> {
     const inbound = inboundUser(body);
     const input = await this.mapper.user(source, inbound.payload, null);
+    // The user, its outbox event and the link are one statement (one round trip); checking a
+    // manager reference needs a transaction around it.
+    const createWithLink = async (tx?: EntityManager): Promise<LinkRow> => {
+      const { companion } = await this.users.createWith(
+        input,
+        originOf(source),
+        (params, created) => LinksRepository.userInsertStatement(source.id, inbound.values, params, created),
+        { tx },
+      );
+      return linkFromJson(companion);
+    };
     try {
+      if (inbound.managerId === undefined) return await createWithLink();
+      const managerId = inbound.managerId;
       return await this.dataSource.transaction(async (tx) => {
-        if (inbound.managerId !== undefined) await assertManager(tx, source, inbound.managerId);
-        const user = await this.users.create(input, originOf(source), { tx });
-        return new LinksRepository(tx).insert(source.id, 'User', user.id, inbound.values);
+        await assertManager(tx, source, managerId);
+        return createWithLink(tx);
       });
     } catch (error) {
       const holder = await this.conflictHolder(error, source, inbound, input);
