@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { bindParam } from '../../../platform/database/sql-params.js';
 import type { ChangeKind, ChangeOrigin, ObjectType } from './change-event.entity.js';
 import { OutboxSignal } from './outbox-signal.js';
+
+const EVENT_COLUMNS = '(object_type, object_id, kind, origin_type, origin_id, version, detail)';
 
 export interface ChangeToRecord {
   objectType: ObjectType;
@@ -37,15 +40,11 @@ export class ChangeRecorder {
     from: string,
     params: unknown[],
   ): string {
-    const param = (value: unknown, type: string): string => {
-      params.push(value);
-      return `$${params.length}::${type}`;
-    };
-    return `INSERT INTO change_events (object_type, object_id, kind, origin_type, origin_id, version, detail)
-      SELECT ${param(change.objectType, 'text')}, id, ${param(change.kind, 'text')}, ${param(origin.type, 'text')},
-             ${param(origin.id, 'text')}, ${param(change.version ?? null, 'int')},
-             ${param(change.detail ? JSON.stringify(change.detail) : null, 'jsonb')}
-        FROM ${from}`;
+    const [objectType, kind, originType, originId, version, detail] = eventValues(origin, change).map(
+      (value, i) => bindParam(params, value, EVENT_TYPES[i]!),
+    );
+    return `INSERT INTO change_events ${EVENT_COLUMNS}
+      SELECT ${objectType}, id, ${kind}, ${originType}, ${originId}, ${version}, ${detail} FROM ${from}`;
   }
 
   async record(tx: EntityManager, origin: ChangeOrigin, changes: ChangeToRecord[]): Promise<void> {
@@ -56,23 +55,29 @@ export class ChangeRecorder {
     // One multi-row INSERT without ORM overhead: this runs on every directory write.
     const params: unknown[] = [];
     const tuples = changes.map((c) => {
-      const at = params.length;
-      params.push(
-        c.objectType,
-        c.objectId,
-        c.kind,
-        origin.type,
-        origin.id,
-        c.version ?? null,
-        c.detail ? JSON.stringify(c.detail) : null,
-      );
-      return `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5}, $${at + 6}, $${at + 7})`;
+      const [objectType, ...rest] = eventValues(origin, c);
+      const values = [objectType, c.objectId, ...rest].map((value) => {
+        params.push(value);
+        return `$${params.length}`;
+      });
+      return `(${values.join(', ')})`;
     });
-    await tx.query(
-      `INSERT INTO change_events (object_type, object_id, kind, origin_type, origin_id, version, detail)
-       VALUES ${tuples.join(', ')}`,
-      params,
-    );
+    await tx.query(`INSERT INTO change_events ${EVENT_COLUMNS} VALUES ${tuples.join(', ')}`, params);
     this.signal.written(tx);
   }
+}
+
+/** Types of {@link eventValues}, in its order. */
+const EVENT_TYPES = ['text', 'text', 'text', 'text', 'int', 'jsonb'] as const;
+
+/** An event's values but its object id, in column order: type, kind, origin type and id, version, detail. */
+function eventValues(origin: ChangeOrigin, change: Omit<ChangeToRecord, 'objectId'>): unknown[] {
+  return [
+    change.objectType,
+    change.kind,
+    origin.type,
+    origin.id,
+    change.version ?? null,
+    change.detail ? JSON.stringify(change.detail) : null,
+  ];
 }

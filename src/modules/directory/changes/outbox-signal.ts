@@ -17,9 +17,9 @@ const RESIGNAL_INTERVAL_MS = 10;
  * transaction that notified (a cluster-wide lock held through the WAL flush), which measurably
  * slows concurrent directory writes. So the signal is sent after the commit, on a pooled
  * connection, and coalesced: while one notification is on its way, any number of further commits
- * cause exactly one more, sent {@link RESIGNAL_INTERVAL_MS} after it. A signal lost to a crash right after a commit only delays delivery: the
- * events are durable in the outbox, and workers also dispatch at start and for events left waiting
- * a few seconds.
+ * cause exactly one more, sent {@link RESIGNAL_INTERVAL_MS} after it. A signal lost to a crash
+ * right after a commit only delays delivery: the events are durable in the outbox, and workers
+ * also dispatch at start and for events left waiting a few seconds.
  */
 @Injectable()
 export class OutboxSignal implements EntitySubscriberInterface, OnModuleInit {

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { bindParam } from '../../../platform/database/sql-params.js';
 import { LINK_ALIAS } from './link-filter.js';
 import type { ScimResourceTypeName } from './link.entity.js';
 
@@ -175,10 +176,7 @@ export class LinksRepository {
     params: unknown[],
     created: string,
   ): string {
-    const param = (value: unknown, type: string): string => {
-      params.push(value);
-      return `$${params.length}::${type}`;
-    };
+    const param = (value: unknown, type: string): string => bindParam(params, value, type);
     return `INSERT INTO scim_links AS l (source_id, id, resource_type, user_id, group_id, payload, user_name, external_id, display_name)
        SELECT ${param(sourceId, 'uuid')}, id, 'User', id, NULL, ${param(values.payload, 'jsonb')},
               ${param(values.userName, 'text')}, ${param(values.externalId, 'text')}, ${param(values.displayName, 'text')}
