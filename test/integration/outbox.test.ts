@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { INestApplicationContext } from '@nestjs/common';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
@@ -7,7 +7,10 @@ import {
   OUTBOX_CHANNEL,
   UsersService,
   type ChangeOrigin,
+  type UserCompanion,
 } from '../../src/modules/directory/index.js';
+import { MAX_USERS_PER_STATEMENT } from '../../src/modules/directory/users/user-inserts.js';
+import { UsersRepository } from '../../src/modules/directory/users/users.repository.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 
 let t: TestApp;
@@ -151,30 +154,80 @@ describe('change outbox', () => {
     }
   });
 
+  /** A companion for tests: each new user joins `groupId` (the membership's member is the user). */
+  const joins = (groupId: string): UserCompanion<null> => ({
+    key: `test-membership-${groupId}`,
+    statement: (params, created) => {
+      params.push(groupId);
+      return `INSERT INTO memberships (group_id, member_user_id)
+              SELECT $${params.length}::uuid, id FROM ${created} RETURNING member_user_id AS id, group_id`;
+    },
+  });
+
   it('writes a user, its event and the caller’s companion row in one statement, or none of them', async () => {
     const group = await groups.create({ displayName: 'Companion group' }, admin);
     const joined = await users.createWith(
       { userName: 'companion@example.com' },
       source,
-      (params, created) => {
-        params.push(group.id);
-        return `INSERT INTO memberships (group_id, member_user_id)
-                SELECT $${params.length}::uuid, id FROM ${created} RETURNING group_id, member_user_id`;
-      },
+      joins(group.id),
+      null,
     );
-    expect(joined.companion).toEqual({ group_id: group.id, member_user_id: joined.user.id });
+    expect(joined.companion).toEqual({ id: joined.user.id, group_id: group.id });
     expect((await eventsFor(joined.user.id)).map((e) => e.kind)).toEqual(['created']);
 
     const before = Number((await db.query('SELECT count(*) AS n FROM change_events'))[0].n);
+    // No such group: the companion fails.
     await expect(
-      users.createWith({ userName: 'orphan@example.com' }, source, (params, created) => {
-        params.push('00000000-0000-4000-8000-000000000000'); // no such group: the companion fails
-        return `INSERT INTO memberships (group_id, member_user_id)
-                SELECT $${params.length}::uuid, id FROM ${created} RETURNING id`;
-      }),
+      users.createWith(
+        { userName: 'orphan@example.com' },
+        source,
+        joins('00000000-0000-4000-8000-000000000000'),
+        null,
+      ),
     ).rejects.toThrow(/foreign key/);
     expect(await users.findByUserName('orphan@example.com')).toBeNull();
     expect(Number((await db.query('SELECT count(*) AS n FROM change_events'))[0].n)).toBe(before);
+  });
+
+  it('batches concurrent creates into shared statements without changing any create’s outcome', async () => {
+    const group = await groups.create({ displayName: 'Batched group' }, admin);
+    const insertMany = vi.spyOn(UsersRepository.prototype, 'insertMany');
+    try {
+      const names = Array.from({ length: 3 * MAX_USERS_PER_STATEMENT }, (_, i) => `batched.${i}@example.com`);
+      // Two creates of one userName (in another case) among them: exactly one of the two succeeds.
+      names.push('BATCHED.7@example.com');
+      const outcomes = await Promise.allSettled(
+        names.map((userName) => users.createWith({ userName }, source, joins(group.id), null)),
+      );
+
+      const sizes = insertMany.mock.calls.map(([rows]) => rows.length);
+      expect(Math.max(...sizes)).toBeGreaterThan(1);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_USERS_PER_STATEMENT);
+      const failed = outcomes.filter((o) => o.status === 'rejected');
+      expect(failed).toHaveLength(1);
+      expect((failed[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'user_name_taken' });
+      const created = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+      expect(created).toHaveLength(names.length - 1);
+      for (const { user, companion } of created) {
+        expect(companion).toEqual({ id: user.id, group_id: group.id });
+        expect(names.map((n) => n.toLowerCase())).toContain(user.userName.toLowerCase());
+      }
+      // Each create wrote exactly its user, its one event and its one companion row.
+      const ids = created.map((c) => c.user.id);
+      const [{ events, members, rows }] = await db.query(
+        `SELECT (SELECT count(*)::int FROM change_events WHERE object_id = ANY($1::uuid[]) AND kind = 'created') AS events,
+                (SELECT count(*)::int FROM memberships WHERE group_id = $2) AS members,
+                (SELECT count(*)::int FROM users WHERE lower(user_name) LIKE 'batched.%') AS rows`,
+        [ids, group.id],
+      );
+      expect({ events, members, rows }).toEqual({
+        events: ids.length,
+        members: ids.length,
+        rows: ids.length,
+      });
+    } finally {
+      insertMany.mockRestore();
+    }
   });
 
   it('does not record an event when the write itself fails', async () => {

@@ -7,6 +7,7 @@ export {
   type WriteOptions,
   type WriteResult,
 } from './users/users.service.js';
+export type { UserCompanion } from './users/user-inserts.js';
 export { GroupsService, type GroupInput, type MemberSet } from './groups/groups.service.js';
 export { ChangeRecorder, type ChangeToRecord } from './changes/change-recorder.js';
 export { OUTBOX_CHANNEL } from './changes/outbox-signal.js';

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { bindParam } from '../../../platform/database/sql-params.js';
 import type { ChangeKind, ChangeOrigin, ObjectType } from './change-event.entity.js';
 import { OutboxSignal } from './outbox-signal.js';
 
@@ -80,4 +79,14 @@ function eventValues(origin: ChangeOrigin, change: Omit<ChangeToRecord, 'objectI
     change.version ?? null,
     change.detail ? JSON.stringify(change.detail) : null,
   ];
+}
+
+/**
+ * Binds `value` as the next positional parameter, cast to `type`: `INSERT … SELECT $n::type …`
+ * needs the casts, because PostgreSQL cannot infer a parameter's type from a SELECT list the way
+ * it does from VALUES. Returns the placeholder (`$n::type`).
+ */
+function bindParam(params: unknown[], value: unknown, type: string): string {
+  params.push(value);
+  return `$${params.length}::${type}`;
 }

@@ -1,6 +1,18 @@
 import type { EntityManager } from 'typeorm';
 import { UserEntity } from './user.entity.js';
 
+/** A user to insert, with its id chosen by the caller. */
+export type NewUserRow = Pick<
+  UserEntity,
+  'id' | 'userName' | 'externalId' | 'displayName' | 'active' | 'kind' | 'attributes'
+>;
+
+export interface InsertedUser {
+  user: UserEntity;
+  /** The caller's companion row of this user, as JSON (null without a companion). */
+  companion: Record<string, unknown> | null;
+}
+
 /** All SQL for users. */
 export class UsersRepository {
   constructor(private readonly em: EntityManager) {}
@@ -37,36 +49,53 @@ export class UsersRepository {
   }
 
   /**
-   * One INSERT … RETURNING: the hot path of provisioning, kept free of ORM overhead. `alongside`
-   * gives a data-modifying CTE for the same statement (the outbox event), reading the new row from
-   * `created`; so may `companion` (a caller's own row), whose RETURNING row comes back as JSON.
+   * Inserts users in ONE statement, the hot path of provisioning, kept free of ORM overhead: the
+   * rows travel as one JSON parameter, so the statement's text is the same for one user or many.
+   * `alongside` gives a data-modifying CTE for the same statement (the outbox events), reading the
+   * new rows from `created`; so may `companion` (a caller's own rows), whose RETURNING rows carry
+   * their user's id as `id` and come back as JSON. Results are in the order of `rows`.
    */
-  async insert(
-    values: Pick<UserEntity, 'userName' | 'externalId' | 'displayName' | 'active' | 'kind' | 'attributes'>,
+  async insertMany(
+    rows: NewUserRow[],
     alongside: (params: unknown[], from: string) => string,
     companion?: (params: unknown[], from: string) => string,
-  ): Promise<{ user: UserEntity; companion: Record<string, unknown> | null }> {
+  ): Promise<InsertedUser[]> {
     const params: unknown[] = [
-      values.userName,
-      values.externalId,
-      values.displayName,
-      values.active,
-      values.kind,
-      JSON.stringify(values.attributes),
+      JSON.stringify(
+        rows.map((r) => ({
+          id: r.id,
+          user_name: r.userName,
+          external_id: r.externalId,
+          display_name: r.displayName,
+          active: r.active,
+          kind: r.kind,
+          attributes: r.attributes,
+        })),
+      ),
     ];
-    const insert = `INSERT INTO users (user_name, external_id, display_name, active, kind, attributes)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`;
+    const insert = `INSERT INTO users (id, user_name, external_id, display_name, active, kind, attributes)
+       SELECT id, user_name, external_id, display_name, active, kind, attributes
+         FROM jsonb_to_recordset($1::jsonb) AS i(id uuid, user_name text, external_id text, display_name text,
+                                                  active boolean, kind text, attributes jsonb)
+       RETURNING *`;
     const ctes = [`created AS (${insert})`, `alongside AS (${alongside(params, 'created')})`];
     if (companion) ctes.push(`companion AS (${companion(params, 'created')})`);
     const select = companion
-      ? 'SELECT created.*, (SELECT to_jsonb(companion) FROM companion) AS companion FROM created'
-      : 'SELECT created.*, NULL::jsonb AS companion FROM created';
-    const rows: Record<string, unknown>[] = await this.em.query(`WITH ${ctes.join(', ')} ${select}`, params);
-    const row = rows[0]!;
-    return {
-      user: Object.assign(new UserEntity(), mapRow(row)),
-      companion: (row.companion as Record<string, unknown> | null) ?? null,
-    };
+      ? 'SELECT c.*, to_jsonb(k) AS companion FROM created c LEFT JOIN companion k ON k.id = c.id'
+      : 'SELECT c.*, NULL::jsonb AS companion FROM created c';
+    const result: Record<string, unknown>[] = await this.em.query(
+      `WITH ${ctes.join(', ')} ${select}`,
+      params,
+    );
+    const byId = new Map(result.map((row) => [row.id as string, row]));
+    return rows.map((r) => {
+      const row = byId.get(r.id);
+      if (!row) throw new Error(`The insert of users returned no row for ${r.id}`);
+      return {
+        user: Object.assign(new UserEntity(), mapRow(row)),
+        companion: (row.companion as Record<string, unknown> | null) ?? null,
+      };
+    });
   }
 
   /**

@@ -6,8 +6,9 @@ import { decodeCursor, toPage } from '../../../platform/http/cursor.js';
 import type { ChangeOrigin } from '../changes/change-event.entity.js';
 import { ChangeRecorder } from '../changes/change-recorder.js';
 import { DirectoryErrors } from '../directory.errors.js';
-import { inTransaction, pgCode, pgConstraint } from '../transaction.js';
+import { inTransaction } from '../transaction.js';
 import type { UserEntity, UserKind } from './user.entity.js';
+import { UserInserts, withUniqueUserName, type NewUserValues, type UserCompanion } from './user-inserts.js';
 import { UsersRepository } from './users.repository.js';
 
 /** A user as written by sources and admins: the promoted columns plus every other SCIM attribute. */
@@ -42,10 +43,14 @@ export interface WriteResult<T> {
 /** Users of the directory. Every method is a unit of work and records its outbox event. */
 @Injectable()
 export class UsersService {
+  private readonly inserts: UserInserts;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly changes: ChangeRecorder,
-  ) {}
+  ) {
+    this.inserts = new UserInserts(dataSource, changes);
+  }
 
   /** `lock`: FOR UPDATE, in the caller's transaction `tx`. */
   async get(id: string, tx?: EntityManager, lock = false): Promise<UserEntity> {
@@ -74,68 +79,34 @@ export class UsersService {
 
   /** The user and its outbox event are one statement: atomic alone, or in the caller's transaction. */
   async create(input: UserInput, origin: ChangeOrigin, options: WriteOptions = {}): Promise<UserEntity> {
-    return (await this.insert(input, origin, options)).user;
+    return (await this.inserts.insert(newUserValues(input), origin, undefined, options.tx)).user;
   }
 
   /**
-   * Creates the user, its outbox event and the caller's own row in ONE statement — atomic without
-   * a transaction, one round trip (a SCIM source's link row: the hot path of provisioning).
-   * `companion` is a data-modifying statement with RETURNING that reads the new user's row from
-   * the CTE named by its second argument (`id`, `user_name` …) and appends its parameters to
-   * `params`; its RETURNING row comes back as JSON.
+   * Creates the user, its outbox event and the caller's own row (`companion` with the caller's
+   * `value` for it) in ONE statement — atomic without a transaction, one round trip: a SCIM
+   * source's link row, the hot path of provisioning. The companion row comes back as JSON.
    */
-  async createWith(
+  async createWith<V>(
     input: UserInput,
     origin: ChangeOrigin,
-    companion: (params: unknown[], created: string) => string,
+    companion: UserCompanion<V>,
+    value: V,
     options: WriteOptions = {},
   ): Promise<{ user: UserEntity; companion: Record<string, unknown> }> {
-    const { user, companion: row } = await this.insert(input, origin, options, companion);
+    const { user, companion: row } = await this.inserts.insert(
+      newUserValues(input),
+      origin,
+      { of: companion, value },
+      options.tx,
+    );
     if (!row) throw new Error('The companion statement of a user create returned no row');
     return { user, companion: row };
   }
 
-  private async insert(
-    input: UserInput,
-    origin: ChangeOrigin,
-    options: WriteOptions,
-    companion?: (params: unknown[], created: string) => string,
-  ) {
-    const em = options.tx ?? this.dataSource.manager;
-    const created = await withUniqueUserName(input.userName, () =>
-      new UsersRepository(em).insert(
-        {
-          userName: input.userName,
-          externalId: input.externalId ?? null,
-          displayName: input.displayName ?? null,
-          active: input.active ?? true,
-          kind: input.kind ?? 'person',
-          attributes: input.attributes ?? {},
-        },
-        (params, from) =>
-          this.changes.statementFor(
-            origin,
-            { objectType: 'user', kind: 'created', version: 1 },
-            from,
-            params,
-          ),
-        companion,
-      ),
-    );
-    this.changes.written(em);
-    return created;
-  }
-
   /** Replaces the user: attributes not in `input` are cleared (SCIM PUT semantics). */
   replace(id: string, input: UserInput, origin: ChangeOrigin, options: UserWriteOptions = {}) {
-    return this.write(id, origin, options, () => ({
-      userName: input.userName,
-      externalId: input.externalId ?? null,
-      displayName: input.displayName ?? null,
-      active: input.active ?? true,
-      kind: input.kind ?? 'person',
-      attributes: input.attributes ?? {},
-    }));
+    return this.write(id, origin, options, () => newUserValues(input));
   }
 
   /** Changes only the given fields; `attributes` is replaced as a whole when given. */
@@ -203,17 +174,17 @@ export class UsersService {
   }
 }
 
-export function checkVersion(actual: number, expected: number | undefined): void {
-  if (expected !== undefined && expected !== actual) throw DirectoryErrors.versionMismatch(expected, actual);
+function newUserValues(input: UserInput): NewUserValues {
+  return {
+    userName: input.userName,
+    externalId: input.externalId ?? null,
+    displayName: input.displayName ?? null,
+    active: input.active ?? true,
+    kind: input.kind ?? 'person',
+    attributes: input.attributes ?? {},
+  };
 }
 
-async function withUniqueUserName<T>(userName: string, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (error) {
-    if (pgCode(error) === '23505' && pgConstraint(error) === 'users_user_name_lower_key') {
-      throw DirectoryErrors.userNameTaken(userName);
-    }
-    throw error;
-  }
+export function checkVersion(actual: number, expected: number | undefined): void {
+  if (expected !== undefined && expected !== actual) throw DirectoryErrors.versionMismatch(expected, actual);
 }

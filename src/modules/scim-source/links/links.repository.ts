@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { bindParam } from '../../../platform/database/sql-params.js';
+import type { UserCompanion } from '../../directory/index.js';
 import { LINK_ALIAS } from './link-filter.js';
 import type { ScimResourceTypeName } from './link.entity.js';
 
@@ -66,6 +66,42 @@ export const isUuid = (value: string): boolean => UUID.test(value);
 const COLUMNS = `l.source_id AS "sourceId", l.id, l.resource_type AS "resourceType", l.payload, l.user_name AS "userName",
   l.external_id AS "externalId", l.display_name AS "displayName", l.version, l.created_at AS "createdAt",
   l.updated_at AS "updatedAt", l.deleted_at AS "deletedAt"`;
+
+/** The source a new user's link belongs to, and what it stores. */
+export interface NewUserLink {
+  sourceId: string;
+  values: LinkValues;
+}
+
+/**
+ * The link rows of users created by the same statement (see `UsersService.createWith`): one per
+ * new user, its SCIM id being the user's id. Each RETURNING row, as JSON, becomes a LinkRow with
+ * {@link linkFromJson}.
+ */
+export const USER_LINKS: UserCompanion<NewUserLink> = {
+  key: 'scim_links',
+  statement(params, created, rows) {
+    params.push(
+      JSON.stringify(
+        rows.map(({ id, value: { sourceId, values } }) => ({
+          id,
+          source_id: sourceId,
+          payload: values.payload,
+          user_name: values.userName,
+          external_id: values.externalId,
+          display_name: values.displayName,
+        })),
+      ),
+    );
+    return `INSERT INTO scim_links AS l (source_id, id, resource_type, user_id, group_id, payload, user_name, external_id, display_name)
+       SELECT v.source_id, c.id, 'User', c.id, NULL, v.payload, v.user_name, v.external_id, v.display_name
+         FROM ${created} c
+         JOIN jsonb_to_recordset($${params.length}::jsonb)
+              AS v(id uuid, source_id uuid, payload jsonb, user_name text, external_id text, display_name text)
+           ON v.id = c.id
+       RETURNING ${COLUMNS}`;
+  },
+};
 
 /** A link row that came back as JSON (`to_jsonb` of a RETURNING row of {@link COLUMNS}). */
 export function linkFromJson(json: Record<string, unknown>): LinkRow {
@@ -163,25 +199,6 @@ export class LinksRepository {
       ],
     );
     return rows[0]!;
-  }
-
-  /**
-   * The link of a user created by the same statement, as a data-modifying CTE body reading the new
-   * user from `created` (see `UsersService.createWith`); appends its parameters to `params`. Its
-   * RETURNING row, as JSON, becomes a LinkRow with {@link linkFromJson}.
-   */
-  static userInsertStatement(
-    sourceId: string,
-    values: LinkValues,
-    params: unknown[],
-    created: string,
-  ): string {
-    const param = (value: unknown, type: string): string => bindParam(params, value, type);
-    return `INSERT INTO scim_links AS l (source_id, id, resource_type, user_id, group_id, payload, user_name, external_id, display_name)
-       SELECT ${param(sourceId, 'uuid')}, id, 'User', id, NULL, ${param(values.payload, 'jsonb')},
-              ${param(values.userName, 'text')}, ${param(values.externalId, 'text')}, ${param(values.displayName, 'text')}
-         FROM ${created}
-       RETURNING ${COLUMNS}`;
   }
 
   /** Stores a new payload (or revives a tombstone with one); bumps the version. */

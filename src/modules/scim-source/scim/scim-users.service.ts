@@ -5,7 +5,7 @@ import { applyPatch, deepEqual, parsePatchRequest } from '../../../lib/scim/patc
 import { RESOURCE_SCHEMAS } from '../../../lib/scim/schemas.js';
 import { DomainError } from '../../../platform/errors/domain-error.js';
 import { userToView, UsersService, type ChangeOrigin, type UserInput } from '../../directory/index.js';
-import { linkFromJson, LinksRepository, type LinkRow } from '../links/links.repository.js';
+import { linkFromJson, LinksRepository, USER_LINKS, type LinkRow } from '../links/links.repository.js';
 import { isUniqueViolation } from '../pg-errors.js';
 import type { SourcePrincipal } from '../sources/sources.service.js';
 import { inboundUser, type InboundUser } from './inbound.js';
@@ -36,7 +36,8 @@ export class ScimUsersService {
       const { companion } = await this.users.createWith(
         input,
         originOf(source),
-        (params, created) => LinksRepository.userInsertStatement(source.id, inbound.values, params, created),
+        USER_LINKS,
+        { sourceId: source.id, values: inbound.values },
         { tx },
       );
       return linkFromJson(companion);
