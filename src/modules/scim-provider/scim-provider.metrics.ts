@@ -1,12 +1,8 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { registry } from '../../platform/metrics/metrics.js';
+import { metricOnce, registry } from '../../platform/metrics/metrics.js';
 
 /** Per-provider metrics (label `provider` = provider id). Queue lag and run gauges are read at scrape time. */
-function once<T>(name: string, create: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? create();
-}
-
-export const pushesTotal = once(
+export const pushesTotal = metricOnce(
   'identity_bridge_provider_pushes_total',
   () =>
     new Counter({
@@ -17,7 +13,7 @@ export const pushesTotal = once(
     }),
 );
 
-export const requestsTotal = once(
+export const requestsTotal = metricOnce(
   'identity_bridge_provider_requests_total',
   () =>
     new Counter({
@@ -28,7 +24,7 @@ export const requestsTotal = once(
     }),
 );
 
-export const requestDuration = once(
+export const requestDuration = metricOnce(
   'identity_bridge_provider_request_duration_seconds',
   () =>
     new Histogram({
@@ -40,7 +36,7 @@ export const requestDuration = once(
     }),
 );
 
-export const circuitOpen = once(
+export const circuitOpen = metricOnce(
   'identity_bridge_provider_circuit_open',
   () =>
     new Gauge({
@@ -51,7 +47,7 @@ export const circuitOpen = once(
     }),
 );
 
-export const deltaLatency = once(
+export const deltaLatency = metricOnce(
   'identity_bridge_provider_delta_latency_seconds',
   () =>
     new Histogram({

@@ -8,7 +8,7 @@ import { Counter, Histogram } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { logContext } from '../logging/logger.js';
 import { LOGGER } from '../logging/logging.module.js';
-import { registry } from '../metrics/metrics.js';
+import { metricOnce, registry } from '../metrics/metrics.js';
 import { JOB_QUEUES, type JobName, type ProcessorQueue, type QueuedJob } from './job-catalogue.js';
 import { JobProcessors } from './job-processors.js';
 import { JOBS_SCHEMA } from './job-queue.js';
@@ -35,7 +35,7 @@ export const DEFAULT_JOB_RUNNER_OPTIONS: JobRunnerOptions = {
   sweepIntervalMs: 5000,
 };
 
-const jobsTotal = metric(
+const jobsTotal = metricOnce(
   'identity_bridge_jobs_total',
   () =>
     new Counter({
@@ -45,7 +45,7 @@ const jobsTotal = metric(
       registers: [registry],
     }),
 );
-const jobDuration = metric(
+const jobDuration = metricOnce(
   'identity_bridge_job_duration_seconds',
   () =>
     new Histogram({
@@ -56,10 +56,6 @@ const jobDuration = metric(
       registers: [registry],
     }),
 );
-
-function metric<T>(name: string, create: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? create();
-}
 
 /**
  * Runs the job catalogue on graphile-worker in worker processes (ROLE=all|worker): one

@@ -9,6 +9,15 @@ import type { DataSource } from 'typeorm';
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'identity_bridge_' });
 
+/**
+ * The metric registered under `name`, created by `create` the first time: module code can be
+ * evaluated more than once in one process (tests), and the registry refuses a second metric of a
+ * name.
+ */
+export function metricOnce<T>(name: string, create: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? create();
+}
+
 const httpDuration = new Histogram({
   name: 'identity_bridge_http_request_duration_seconds',
   help: 'HTTP request duration by method, route template and status',

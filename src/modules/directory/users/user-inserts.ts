@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
+import { Histogram } from 'prom-client';
 import type { DataSource, EntityManager } from 'typeorm';
+import { Semaphore } from '../../../lib/concurrency.js';
+import { metricOnce, registry } from '../../../platform/metrics/metrics.js';
 import type { ChangeOrigin } from '../changes/change-event.entity.js';
 import type { ChangeRecorder } from '../changes/change-recorder.js';
 import { DirectoryErrors } from '../directory.errors.js';
@@ -13,6 +16,17 @@ export const MAX_USERS_PER_STATEMENT = 64;
 export const MAX_STATEMENTS_IN_FLIGHT = 2;
 /** Distinct (companion, origin) pairs with their own queue; more is unusual, and then they start afresh. */
 const MAX_QUEUES = 1_000;
+
+const usersPerStatement = metricOnce(
+  'identity_bridge_directory_user_creates_per_statement',
+  () =>
+    new Histogram({
+      name: 'identity_bridge_directory_user_creates_per_statement',
+      help: 'User creates written by one statement (concurrent creates are batched)',
+      buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers: [registry],
+    }),
+);
 
 /** A user as it is created: the promoted columns and every other attribute. */
 export type NewUserValues = Omit<NewUserRow, 'id'>;
@@ -54,7 +68,7 @@ interface Request {
  */
 export class UserInserts {
   private readonly queues = new Map<string, DataLoader<Request, InsertedUser>>();
-  private readonly slots = new Slots(MAX_STATEMENTS_IN_FLIGHT);
+  private readonly slots = new Semaphore(MAX_STATEMENTS_IN_FLIGHT);
 
   constructor(
     private readonly dataSource: DataSource,
@@ -142,29 +156,8 @@ export class UserInserts {
           )),
     );
     this.changes.written(em);
+    usersPerStatement.observe(requests.length);
     return inserted;
-  }
-}
-
-/** A counting semaphore whose waiters are callbacks, run in order as slots free up. */
-class Slots {
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private free: number) {}
-
-  take(run: () => void): void {
-    if (this.free > 0) {
-      this.free--;
-      run();
-    } else {
-      this.waiting.push(run);
-    }
-  }
-
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
   }
 }
 

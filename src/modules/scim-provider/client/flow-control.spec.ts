@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, RateLimiter, Semaphore } from './flow-control.js';
+import { CircuitBreaker, RateLimiter } from './flow-control.js';
 import { SyncError } from './scim-client.errors.js';
 
 describe('CircuitBreaker', () => {
@@ -70,24 +70,5 @@ describe('RateLimiter', () => {
     const started = Date.now();
     await Promise.all([limiter.acquire(), limiter.acquire()]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(70);
-  });
-});
-
-describe('Semaphore', () => {
-  it('never runs more than its limit at once', async () => {
-    const semaphore = new Semaphore(2);
-    let active = 0;
-    let peak = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, () =>
-        semaphore.run(async () => {
-          active++;
-          peak = Math.max(peak, active);
-          await new Promise((r) => setTimeout(r, 5));
-          active--;
-        }),
-      ),
-    );
-    expect(peak).toBe(2);
   });
 });

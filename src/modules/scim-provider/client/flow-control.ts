@@ -124,37 +124,6 @@ export class CircuitBreaker {
   }
 }
 
-/** At most `limit` holders at once; the rest wait in order. */
-export class Semaphore {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private limit: number) {}
-
-  setLimit(limit: number): void {
-    this.limit = limit;
-    this.drain();
-  }
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
-    try {
-      return await work();
-    } finally {
-      this.active--;
-      this.drain();
-    }
-  }
-
-  private drain(): void {
-    while (this.active < this.limit && this.waiting.length > 0) {
-      this.active++;
-      this.waiting.shift()!();
-    }
-  }
-}
-
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);

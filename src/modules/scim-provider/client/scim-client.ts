@@ -2,7 +2,8 @@ import { Agent, Pool, request as undiciRequest, type Dispatcher } from 'undici';
 import { retryDelayMs } from '../../../platform/jobs/index.js';
 import { circuitOpen, requestDuration, requestsTotal } from '../scim-provider.metrics.js';
 import type { ServiceProviderCapabilities } from './compatibility.js';
-import { CircuitBreaker, RateLimiter, Semaphore, sleep } from './flow-control.js';
+import { Semaphore } from '../../../lib/concurrency.js';
+import { CircuitBreaker, RateLimiter, sleep } from './flow-control.js';
 import { classifyOutcome, SyncError, type HttpOutcome } from './scim-client.errors.js';
 
 export type ProviderAuth =

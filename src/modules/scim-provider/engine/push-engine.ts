@@ -18,7 +18,7 @@ import {
 import type { ProviderEntity } from '../providers/provider.entity.js';
 import { ProvidersService } from '../providers/providers.service.js';
 import { pushesTotal } from '../scim-provider.metrics.js';
-import { pMap } from './concurrency.js';
+import { pMap } from '../../../lib/concurrency.js';
 import {
   DirectoryReader,
   type DesiredMember,
