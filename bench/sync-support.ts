@@ -228,6 +228,17 @@ export async function requestCount(bridge: Bridge, routePrefix: string, methods:
   return total;
 }
 
+/** The sum and count of an unlabelled histogram, read from a bridge's /metrics. */
+export async function histogramTotals(
+  bridge: Bridge,
+  metric: string,
+): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`${bridge.base}/metrics`)).text();
+  const value = (suffix: string) =>
+    Number(new RegExp(`^${metric}_${suffix} (.+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { sum: value('sum'), count: value('count') };
+}
+
 export async function waitForRun(
   bridge: Bridge,
   providerId: string,

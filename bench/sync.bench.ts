@@ -10,6 +10,7 @@ import {
   expectStatus,
   freePort,
   histogramMeans,
+  histogramTotals,
   peakRssMb,
   requestCount,
   seedDirectory,
@@ -88,6 +89,14 @@ try {
       .map(([k, s]) => `${k} ${fmt((s * 1000) / objects, 2)}`)
       .join(', ');
   await runConcurrently(300, CONCURRENCY, (i) => post(i, 'warm'));
+  // How many of the app's user creates share one statement (it batches concurrent creates).
+  const BATCHING = 'identity_bridge_directory_user_creates_per_statement';
+  const batching = async (since: { sum: number; count: number }) => {
+    const now = await histogramTotals(app, BATCHING);
+    const statements = now.count - since.count;
+    return `${fmt(statements)} create statements, ${fmt((now.sum - since.sum) / Math.max(1, statements), 1)} users each`;
+  };
+  const rawBatching = await histogramTotals(app, BATCHING);
   const rawCpu = await cpuSnapshot(up.dataSource, pids);
   const rawStart = performance.now();
   await runConcurrently(RAW_POSTS, CONCURRENCY, (i) => post(i, 'raw'));
@@ -96,7 +105,7 @@ try {
     `raw POST capacity of the app: ${fmt(rawRate)} creates/s (${fmt(RAW_POSTS)} POST /Users at concurrency ${CONCURRENCY})`,
   );
   console.log(
-    `  CPU ms per create: ${cpuLine(cpuUsed(rawCpu, await cpuSnapshot(up.dataSource, pids)), RAW_POSTS)}`,
+    `  CPU ms per create: ${cpuLine(cpuUsed(rawCpu, await cpuSnapshot(up.dataSource, pids)), RAW_POSTS)}; the app wrote ${await batching(rawBatching)}`,
   );
 
   // 2. Full sync.
@@ -104,11 +113,13 @@ try {
     name: 'Downstream app',
     url: appScim,
     auth: { type: 'bearer', token: appToken },
-    maxConcurrency: CONCURRENCY,
+    maxConcurrency: Number(process.env.BENCH_PUSH_CONCURRENCY ?? CONCURRENCY),
   });
   expectStatus(created, 201, 'create provider');
   const providerId = created.json.id as string;
   const fullCpu = await cpuSnapshot(up.dataSource, pids);
+  const fullBatching = await histogramTotals(app, BATCHING);
+  await eventLoopLag(worker); // a scrape resets the lag histogram
   // BENCH_SAMPLE_PG=sync|proxy|delta: sample what PostgreSQL is busy with (and waits for) during
   // that phase: the full sync, deltas answered by the proxy, or deltas through to the app.
   const sampleFor = (phase: string) => {
@@ -162,8 +173,9 @@ try {
   const objects = USERS + GROUPS;
   const fullRate = objects / fullSeconds;
   console.log(
-    `  CPU ms per object: ${cpuLine(cpuUsed(fullCpu, await cpuSnapshot(up.dataSource, pids)), objects)}`,
+    `  CPU ms per object: ${cpuLine(cpuUsed(fullCpu, await cpuSnapshot(up.dataSource, pids)), objects)}; the app wrote ${await batching(fullBatching)}`,
   );
+  console.log(`  worker event loop delay during the sync: ${await eventLoopLag(worker)}`);
   if (run.status !== 'succeeded')
     console.log(
       `  run ended ${run.status}: ${JSON.stringify(run.counts)} ${JSON.stringify(run.errors.slice(0, 3))}`,
@@ -326,4 +338,17 @@ try {
   proxy?.close();
   for (const bridge of bridges.reverse()) await bridge.stop().catch(() => undefined);
   await server.close();
+}
+
+/** A bridge's event loop delay since its last scrape (prom-client resets the histogram on each). */
+async function eventLoopLag(bridge: Bridge): Promise<string> {
+  const text = await (await fetch(`${bridge.base}/metrics`)).text();
+  const ms = (name: string) =>
+    fmt(
+      Number(
+        new RegExp(`^identity_bridge_nodejs_eventloop_lag_${name}_seconds (.+)$`, 'm').exec(text)?.[1] ?? NaN,
+      ) * 1000,
+      1,
+    );
+  return `mean ${ms('mean')} ms, p99 ${ms('p99')} ms, max ${ms('max')} ms`;
 }

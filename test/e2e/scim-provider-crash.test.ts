@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAGE_SIZE, PAGES_AT_ONCE } from '../../src/modules/scim-provider/engine/full-sync.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { FakeScimServer } from '../support/fake-scim-server.js';
 import { buildIfStale, freePort, startService, waitFor, type ServiceProcess } from '../support/process.js';
@@ -89,6 +90,14 @@ describe('a worker killed in the middle of a full sync', () => {
       120_000,
       'a third of the users to be created',
     );
+    // Pages wait their turn: one process pushes at most PAGES_AT_ONCE pages of a provider, so at
+    // most that many pages' objects are leased (all 8 pages would be, otherwise).
+    const [{ leased }] = await db.query(
+      `SELECT count(*)::int AS leased FROM provider_connections WHERE provider_id = $1 AND lease_owner IS NOT NULL`,
+      [provider.id],
+    );
+    expect(leased).toBeGreaterThan(0);
+    expect(leased).toBeLessThanOrEqual(PAGES_AT_ONCE * PAGE_SIZE);
     first.child.kill('SIGKILL');
     await first.exited;
     const atKill = app.writes({ method: 'POST', path: '/Users' }).length;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { DataSource, type EntityManager } from 'typeorm';
 import { LOGGER } from '../../../platform/logging/logging.module.js';
 import { JobQueue, type SyncObjectType } from '../../../platform/jobs/index.js';
+import { Semaphore } from '../../../lib/concurrency.js';
 import { sleep } from '../client/flow-control.js';
 import { SyncError } from '../client/scim-client.errors.js';
 import { ConnectionRepository } from '../connections/connection.repository.js';
@@ -15,6 +16,14 @@ import { PushEngine, type BatchResult, type ObjectResult, type ProviderRuntime }
 
 /** Objects per page job. Pages are spread over all worker processes. */
 export const PAGE_SIZE = 250;
+/**
+ * Pages of one provider pushed at once by one process. The provider's request concurrency is
+ * shared by all its pages in a process, so more pages only add objects waiting for a request
+ * slot, with their leases held and their payloads in memory; and a page's start (reading, leasing
+ * and mapping its objects) blocks the event loop, delaying the responses of requests in flight.
+ * Two keep the requests flowing while one page turns over to the next.
+ */
+export const PAGES_AT_ONCE = 2;
 /** Extra passes over an object that failed transiently (or was busy) within its page. */
 const RETRY_PASSES = 3;
 
@@ -33,6 +42,8 @@ export type PageOutcome = 'finished' | 'requeue' | 'stopped';
 @Injectable()
 export class FullSync {
   private readonly logger: Logger;
+  /** Per provider: the pages this process is pushing ({@link PAGES_AT_ONCE}). */
+  private readonly pageSlots = new Map<string, { slots: Semaphore; users: number }>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -76,6 +87,24 @@ export class FullSync {
 
   /** Pushes one page; returns whether it finished (or must be continued by a new job). */
   async page(runId: string, pageId: string, signal: AbortSignal): Promise<PageOutcome> {
+    const run = await new RunRepository(this.dataSource.manager).findById(runId);
+    if (!run || !isActive(run)) return 'finished';
+    let entry = this.pageSlots.get(run.providerId);
+    if (!entry) {
+      entry = { slots: new Semaphore(PAGES_AT_ONCE), users: 0 };
+      this.pageSlots.set(run.providerId, entry);
+    }
+    const held = entry;
+    held.users++;
+    try {
+      return await held.slots.run(() => this.pushPage(runId, pageId, signal));
+    } finally {
+      if (--held.users === 0) this.pageSlots.delete(run.providerId);
+    }
+  }
+
+  private async pushPage(runId: string, pageId: string, signal: AbortSignal): Promise<PageOutcome> {
+    if (signal.aborted) return 'stopped';
     const runs = new RunRepository(this.dataSource.manager);
     const [run, page] = [await runs.findById(runId), await runs.findPage(pageId)];
     if (!run || !page || page.finishedAt || !isActive(run)) return 'finished';
