@@ -262,7 +262,7 @@ export async function waitForRun(
 export async function histogramMeans(
   bridge: Bridge,
   metric: string,
-  label: string,
+  labels: string[],
 ): Promise<Record<string, [number, number]>> {
   const text = await (await fetch(`${bridge.base}/metrics`)).text();
   const sums = new Map<string, number>();
@@ -270,7 +270,7 @@ export async function histogramMeans(
   for (const line of text.split('\n')) {
     const m = new RegExp(`^${metric}_(sum|count)\\{(.*)\\} (.+)$`).exec(line);
     if (!m) continue;
-    const key = new RegExp(`${label}="([^"]+)"`).exec(m[2]!)?.[1] ?? '';
+    const key = labels.map((label) => new RegExp(`${label}="([^"]+)"`).exec(m[2]!)?.[1] ?? '').join(' ');
     const map = m[1] === 'sum' ? sums : counts;
     map.set(key, (map.get(key) ?? 0) + Number(m[3]));
   }

@@ -318,13 +318,16 @@ try {
   await measure('(through to the app)');
   stopDeltaSampling();
 
-  const jobs = await histogramMeans(worker, 'identity_bridge_job_duration_seconds', 'job');
+  const jobs = await histogramMeans(worker, 'identity_bridge_job_duration_seconds', ['job']);
   console.log(
     `  worker jobs (count, mean ms): ${Object.entries(jobs)
       .map(([k, [n, ms]]) => `${k.replace('scim-provider.', '')} ${fmt(n)} × ${fmt(ms, 1)}`)
       .join(', ')}`,
   );
-  const served = await histogramMeans(app, 'identity_bridge_http_request_duration_seconds', 'method');
+  const served = await histogramMeans(app, 'identity_bridge_http_request_duration_seconds', [
+    'method',
+    'route',
+  ]);
   console.log(
     `  the app's own request time (count, mean ms): ${Object.entries(served)
       .map(([k, [n, ms]]) => `${k} ${fmt(n)} × ${fmt(ms, 1)}`)

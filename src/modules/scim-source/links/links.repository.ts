@@ -284,12 +284,16 @@ export class LinksRepository {
   async managed(sourceId: string, ids: string[]): Promise<Map<string, ScimResourceTypeName>> {
     const valid = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
     if (valid.length === 0) return new Map();
-    const rows: { id: string; type: ScimResourceTypeName }[] = await this.em.query(
-      `SELECT id, resource_type AS type FROM scim_links
-        WHERE source_id = $1 AND id = ANY($2::uuid[]) AND deleted_at IS NULL`,
+    // Tombstones are dropped here, not in SQL: `deleted_at IS NULL` would let the planner pick a
+    // partial index on (source_id, …) without `id`, and with the statistics of a freshly
+    // provisioned table (before autovacuum analyses it) it does, reading every link of the source
+    // (46-220 ms at 200,000 links instead of 0.4 ms by the primary key).
+    const rows: { id: string; type: ScimResourceTypeName; live: boolean }[] = await this.em.query(
+      `SELECT id, resource_type AS type, deleted_at IS NULL AS live FROM scim_links
+        WHERE source_id = $1 AND id = ANY($2::uuid[])`,
       [sourceId, valid],
     );
-    return new Map(rows.map((r) => [r.id, r.type]));
+    return new Map(rows.filter((r) => r.live).map((r) => [r.id, r.type]));
   }
 
   /** The members of the groups that this source manages (others are not its business). */
