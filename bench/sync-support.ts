@@ -12,6 +12,7 @@ import type { DataSource } from 'typeorm';
 import { createDataSource } from '../src/platform/database/data-source.js';
 import { EmbeddedPostgres } from '../src/platform/database/embedded-postgres.js';
 import { migrate } from '../src/platform/database/migrate.js';
+import { fmt } from './support.js';
 
 /** Shared by bench:sync and the crash soak: bridge processes, HTTP helpers, seeding. */
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdefghijklmnop';
@@ -213,10 +214,14 @@ export async function seedDirectory(
   await db.query('ANALYZE users; ANALYZE groups; ANALYZE memberships');
 }
 
+/** A bridge's /metrics, in Prometheus text format. */
+async function metricsText(bridge: Bridge): Promise<string> {
+  return (await fetch(`${bridge.base}/metrics`)).text();
+}
+
 /** Sum of the bridge's HTTP requests matching a route prefix and methods (from its /metrics). */
 export async function requestCount(bridge: Bridge, routePrefix: string, methods: string[]): Promise<number> {
-  const res = await fetch(`${bridge.base}/metrics`);
-  const text = await res.text();
+  const text = await metricsText(bridge);
   let total = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith('identity_bridge_http_request_duration_seconds_count{')) continue;
@@ -233,7 +238,7 @@ export async function histogramTotals(
   bridge: Bridge,
   metric: string,
 ): Promise<{ sum: number; count: number }> {
-  const text = await (await fetch(`${bridge.base}/metrics`)).text();
+  const text = await metricsText(bridge);
   const value = (suffix: string) =>
     Number(new RegExp(`^${metric}_${suffix} (.+)$`, 'm').exec(text)?.[1] ?? 0);
   return { sum: value('sum'), count: value('count') };
@@ -264,7 +269,7 @@ export async function histogramMeans(
   metric: string,
   labels: string[],
 ): Promise<Record<string, [number, number]>> {
-  const text = await (await fetch(`${bridge.base}/metrics`)).text();
+  const text = await metricsText(bridge);
   const sums = new Map<string, number>();
   const counts = new Map<string, number>();
   for (const line of text.split('\n')) {
@@ -320,4 +325,17 @@ export function cpuUsed(before: Map<string, number>, after: Map<string, number>)
     used[label] = (used[label] ?? 0) + (value - before.get(key)!);
   }
   return used;
+}
+
+/** A bridge's event loop delay since its last scrape (prom-client resets the histogram on each). */
+export async function eventLoopLag(bridge: Bridge): Promise<string> {
+  const text = await metricsText(bridge);
+  const ms = (name: string) =>
+    fmt(
+      Number(
+        new RegExp(`^identity_bridge_nodejs_eventloop_lag_${name}_seconds (.+)$`, 'm').exec(text)?.[1] ?? NaN,
+      ) * 1000,
+      1,
+    );
+  return `mean ${ms('mean')} ms, p99 ${ms('p99')} ms, max ${ms('max')} ms`;
 }

@@ -7,6 +7,7 @@ import {
   benchServer,
   cpuSnapshot,
   cpuUsed,
+  eventLoopLag,
   expectStatus,
   freePort,
   histogramMeans,
@@ -341,17 +342,4 @@ try {
   proxy?.close();
   for (const bridge of bridges.reverse()) await bridge.stop().catch(() => undefined);
   await server.close();
-}
-
-/** A bridge's event loop delay since its last scrape (prom-client resets the histogram on each). */
-async function eventLoopLag(bridge: Bridge): Promise<string> {
-  const text = await (await fetch(`${bridge.base}/metrics`)).text();
-  const ms = (name: string) =>
-    fmt(
-      Number(
-        new RegExp(`^identity_bridge_nodejs_eventloop_lag_${name}_seconds (.+)$`, 'm').exec(text)?.[1] ?? NaN,
-      ) * 1000,
-      1,
-    );
-  return `mean ${ms('mean')} ms, p99 ${ms('p99')} ms, max ${ms('max')} ms`;
 }

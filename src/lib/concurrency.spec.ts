@@ -18,4 +18,18 @@ describe('Semaphore', () => {
     );
     expect(peak).toBe(2);
   });
+
+  it('is idle only when nobody holds or waits for a place', async () => {
+    const semaphore = new Semaphore(1);
+    expect(semaphore.idle).toBe(true);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const first = semaphore.run(() => gate);
+    const second = semaphore.run(async () => undefined);
+    expect(semaphore.idle).toBe(false);
+    release();
+    await first;
+    await second;
+    expect(semaphore.idle).toBe(true);
+  });
 });

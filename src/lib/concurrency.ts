@@ -5,6 +5,11 @@ export class Semaphore {
 
   constructor(private limit: number) {}
 
+  /** Nobody holds or waits for a place. */
+  get idle(): boolean {
+    return this.active === 0 && this.waiting.length === 0;
+  }
+
   setLimit(limit: number): void {
     this.limit = limit;
     this.drain();

@@ -43,7 +43,7 @@ export type PageOutcome = 'finished' | 'requeue' | 'stopped';
 export class FullSync {
   private readonly logger: Logger;
   /** Per provider: the pages this process is pushing ({@link PAGES_AT_ONCE}). */
-  private readonly pageSlots = new Map<string, { slots: Semaphore; users: number }>();
+  private readonly pageSlots = new Map<string, Semaphore>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -89,17 +89,16 @@ export class FullSync {
   async page(runId: string, pageId: string, signal: AbortSignal): Promise<PageOutcome> {
     const run = await new RunRepository(this.dataSource.manager).findById(runId);
     if (!run || !isActive(run)) return 'finished';
-    let entry = this.pageSlots.get(run.providerId);
-    if (!entry) {
-      entry = { slots: new Semaphore(PAGES_AT_ONCE), users: 0 };
-      this.pageSlots.set(run.providerId, entry);
+    let slots = this.pageSlots.get(run.providerId);
+    if (!slots) {
+      slots = new Semaphore(PAGES_AT_ONCE);
+      this.pageSlots.set(run.providerId, slots);
     }
-    const held = entry;
-    held.users++;
     try {
-      return await held.slots.run(() => this.pushPage(runId, pageId, signal));
+      // Read again once its turn comes: the run or page may have moved on meanwhile.
+      return await slots.run(() => this.pushPage(runId, pageId, signal));
     } finally {
-      if (--held.users === 0) this.pageSlots.delete(run.providerId);
+      if (slots.idle) this.pageSlots.delete(run.providerId);
     }
   }
 
