@@ -1,10 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { StatisticsKeeper } from './statistics-keeper.js';
 
 /**
  * Hands the one, already initialised and migrated DataSource to Nest (`@InjectDataSource()`).
- * The process that created it also closes it, after the HTTP server has drained.
+ * The process that created it also closes it, after the HTTP server has drained. Every process
+ * also keeps the planner's statistics up with bulk loads ({@link StatisticsKeeper}).
  */
 @Module({})
 export class DatabaseModule {
@@ -17,6 +19,7 @@ export class DatabaseModule {
           dataSourceFactory: async () => dataSource,
         }),
       ],
+      providers: [StatisticsKeeper],
     };
   }
 }
