@@ -51,8 +51,8 @@ const LEASE_FREE = (c: string) =>
 /**
  * All SQL for connections and the group members we sent.
  *
- * These bookkeeping writes commit without waiting for the WAL flush (`synchronous_commit = off`,
- * per transaction): a push makes several of them, and waiting for the disk on each was most of a
+ * These bookkeeping writes commit without waiting for the WAL flush (`synchronous_commit = off`
+ * for the statement's own transaction, see {@link write}): a push makes several of them, and waiting for the disk on each was most of a
  * delta's time on a busy database. Only a database crash can lose one (the last fraction of a
  * second), and every such loss is redone safely: a create whose id was lost is looked up before it
  * is repeated (409 → link; groups are always looked up first), a change whose record was lost is
@@ -61,12 +61,24 @@ const LEASE_FREE = (c: string) =>
 export class ConnectionRepository {
   constructor(private readonly em: EntityManager) {}
 
-  private async write<T = unknown>(sql: string, params: unknown[]): Promise<T> {
-    if (this.em.queryRunner?.isTransactionActive) return this.em.query(sql, params);
-    return this.em.transaction(async (tx) => {
-      await tx.query('SET LOCAL synchronous_commit = off');
-      return tx.query(sql, params);
-    });
+  /**
+   * Runs one data-modifying statement (ending in RETURNING) in its own transaction, committed
+   * without waiting for the WAL flush, in one round trip (BEGIN, SET LOCAL, the statement and
+   * COMMIT were four, most of the worker's database traffic). `set_config(…, true)` is local to the
+   * statement's implicit transaction, which reads it when it commits; it runs for every row the
+   * statement returns, so a statement that changed anything has set it (one that changed nothing
+   * has nothing to flush). Inside a caller's transaction the statement runs as is: that
+   * transaction's durability is the caller's.
+   */
+  private write<T = unknown>(dml: string, params: unknown[]): Promise<T[]> {
+    return this.em.query(`WITH w AS (${dml}) SELECT * FROM w WHERE ${this.asyncCommit()}`, params);
+  }
+
+  /** The condition that commits the statement's own transaction asynchronously (see {@link write}). */
+  private asyncCommit(): string {
+    return this.em.queryRunner?.isTransactionActive
+      ? 'true'
+      : `set_config('synchronous_commit', 'off', true) IS NOT NULL`;
   }
 
   /**
@@ -83,8 +95,8 @@ export class ConnectionRepository {
   ): Promise<Map<string, LeasedConnection>> {
     if (ids.length === 0) return new Map();
     const sorted = [...new Set(ids)].sort();
-    const rows: LeaseRow[] = createMissing
-      ? await this.write(
+    const rows = createMissing
+      ? await this.write<LeaseRow>(
           `INSERT INTO provider_connections AS c (provider_id, object_type, local_id, lease_owner, lease_until)
            SELECT $1, $2, id, $4, now() + make_interval(secs => $5) FROM unnest($3::uuid[]) AS id
            ON CONFLICT (provider_id, object_type, local_id) DO UPDATE
@@ -93,13 +105,11 @@ export class ConnectionRepository {
            RETURNING c.local_id, c.remote_id, c.state, c.last_sent, c.create_started_at, c.attempts, (c.xmax = 0) AS inserted`,
           [providerId, type, sorted, owner, ttlSeconds],
         )
-      : await this.write(
+      : await this.write<LeaseRow>(
           `UPDATE provider_connections c SET lease_owner = $4, lease_until = now() + make_interval(secs => $5)
             WHERE c.provider_id = $1 AND c.object_type = $2 AND c.local_id = ANY($3::uuid[]) AND ${LEASE_FREE('c')}
            RETURNING c.local_id, c.remote_id, c.state, c.last_sent, c.create_started_at, c.attempts, false AS inserted`,
           [providerId, type, sorted, owner, ttlSeconds],
-        ).then((r: unknown) =>
-          Array.isArray(r) && Array.isArray(r[0]) ? (r[0] as LeaseRow[]) : (r as LeaseRow[]),
         );
     return new Map(
       rows.map((r) => [
@@ -137,7 +147,8 @@ export class ConnectionRepository {
     if (ids.length === 0) return;
     await this.write(
       `UPDATE provider_connections SET create_started_at = now()
-        WHERE provider_id = $1 AND object_type = $2 AND local_id = ANY($3::uuid[]) AND lease_owner = $4`,
+        WHERE provider_id = $1 AND object_type = $2 AND local_id = ANY($3::uuid[]) AND lease_owner = $4
+       RETURNING local_id`,
       [providerId, type, ids, owner],
     );
   }
@@ -166,7 +177,8 @@ export class ConnectionRepository {
           updated_at = now()
         FROM unnest($3::uuid[], $4::text[], $5::text[], $6::jsonb[], $7::boolean[], $8::text[], $9::text[], $10::timestamptz[])
           AS v(local_id, remote_id, state, last_sent, synced, last_error, last_error_kind, create_started_at)
-       WHERE c.provider_id = $1 AND c.object_type = $2 AND c.local_id = v.local_id AND c.lease_owner = $11`,
+       WHERE c.provider_id = $1 AND c.object_type = $2 AND c.local_id = v.local_id AND c.lease_owner = $11
+       RETURNING c.local_id`,
       [
         providerId,
         type,
@@ -194,14 +206,16 @@ export class ConnectionRepository {
     if (ids.length === 0) return;
     await this.write(
       `UPDATE provider_connections SET lease_owner = NULL, lease_until = NULL
-        WHERE provider_id = $1 AND object_type = $2 AND local_id = ANY($3::uuid[]) AND lease_owner = $4`,
+        WHERE provider_id = $1 AND object_type = $2 AND local_id = ANY($3::uuid[]) AND lease_owner = $4
+       RETURNING local_id`,
       [providerId, type, ids, owner],
     );
     // Rows we created only to hold a lease and never sent anything for are dropped again.
     await this.write(
       `DELETE FROM provider_connections
         WHERE provider_id = $1 AND object_type = $2 AND local_id = ANY($3::uuid[])
-          AND remote_id IS NULL AND last_sent IS NULL AND last_error IS NULL AND create_started_at IS NULL AND lease_owner IS NULL`,
+          AND remote_id IS NULL AND last_sent IS NULL AND last_error IS NULL AND create_started_at IS NULL AND lease_owner IS NULL
+       RETURNING local_id`,
       [providerId, type, ids],
     );
   }
@@ -219,19 +233,19 @@ export class ConnectionRepository {
   ): Promise<void> {
     if (ids.length === 0) return;
     await this.write(
-      `DELETE FROM provider_connections WHERE provider_id = $1 AND object_type = $2 AND local_id = ANY($3::uuid[]) AND lease_owner = $4`,
+      `DELETE FROM provider_connections WHERE provider_id = $1 AND object_type = $2 AND local_id = ANY($3::uuid[]) AND lease_owner = $4 RETURNING local_id`,
       [providerId, type, ids, owner],
     );
     if (type === 'group') {
       await this.write(
-        `DELETE FROM provider_group_members WHERE provider_id = $1 AND group_id = ANY($2::uuid[])`,
+        `DELETE FROM provider_group_members WHERE provider_id = $1 AND group_id = ANY($2::uuid[]) RETURNING group_id`,
         [providerId, ids],
       );
     }
     if (removedDownstream) {
       // The app dropped the object from its groups itself.
       await this.write(
-        `DELETE FROM provider_group_members WHERE provider_id = $1 AND member_type = $2 AND member_id = ANY($3::uuid[])`,
+        `DELETE FROM provider_group_members WHERE provider_id = $1 AND member_type = $2 AND member_id = ANY($3::uuid[]) RETURNING group_id`,
         [providerId, type, ids],
       );
     }
@@ -270,7 +284,8 @@ export class ConnectionRepository {
     await this.write(
       `INSERT INTO provider_group_members (provider_id, group_id, member_type, member_id, remote_id)
        SELECT $1, $2, t, id, r FROM unnest($3::text[], $4::uuid[], $5::text[]) AS m(t, id, r)
-       ON CONFLICT (provider_id, group_id, member_type, member_id) DO UPDATE SET remote_id = EXCLUDED.remote_id`,
+       ON CONFLICT (provider_id, group_id, member_type, member_id) DO UPDATE SET remote_id = EXCLUDED.remote_id
+       RETURNING member_id`,
       [
         providerId,
         groupId,
@@ -289,22 +304,44 @@ export class ConnectionRepository {
     if (members.length === 0) return;
     await this.write(
       `DELETE FROM provider_group_members pgm USING unnest($3::text[], $4::uuid[]) AS m(t, id)
-        WHERE pgm.provider_id = $1 AND pgm.group_id = $2 AND pgm.member_type = m.t AND pgm.member_id = m.id`,
+        WHERE pgm.provider_id = $1 AND pgm.group_id = $2 AND pgm.member_type = m.t AND pgm.member_id = m.id
+       RETURNING pgm.member_id`,
       [providerId, groupId, members.map((m) => m.type), members.map((m) => m.id)],
     );
   }
 
-  /** Replaces the recorded members of a group (after a PUT with the full list, or a relink). */
+  /**
+   * Replaces the recorded members of a group (after a PUT with the full list, or a relink), in one
+   * statement: the members not in the new list go, the new list is upserted (disjoint rows).
+   */
   async replaceSentMembers(
     providerId: string,
     groupId: string,
     members: readonly Omit<SentMember, 'groupId'>[],
   ): Promise<void> {
-    await this.write(`DELETE FROM provider_group_members WHERE provider_id = $1 AND group_id = $2`, [
-      providerId,
-      groupId,
-    ]);
-    await this.addSentMembers(providerId, groupId, members);
+    // Data-modifying CTEs must be at the top level, so this one is not wrapped by `write`.
+    await this.em.query(
+      `WITH m AS (SELECT * FROM unnest($3::text[], $4::uuid[], $5::text[]) AS m(t, id, r)),
+            gone AS (
+              DELETE FROM provider_group_members pgm
+               WHERE pgm.provider_id = $1 AND pgm.group_id = $2
+                 AND NOT EXISTS (SELECT 1 FROM m WHERE m.t = pgm.member_type AND m.id = pgm.member_id)
+              RETURNING pgm.member_id),
+            kept AS (
+              INSERT INTO provider_group_members (provider_id, group_id, member_type, member_id, remote_id)
+              SELECT $1, $2, t, id, r FROM m
+              ON CONFLICT (provider_id, group_id, member_type, member_id) DO UPDATE SET remote_id = EXCLUDED.remote_id
+              RETURNING member_id)
+       SELECT member_id FROM (SELECT member_id FROM gone UNION ALL SELECT member_id FROM kept) changed
+        WHERE ${this.asyncCommit()}`,
+      [
+        providerId,
+        groupId,
+        members.map((m) => m.type),
+        members.map((m) => m.id),
+        members.map((m) => m.remoteId),
+      ],
+    );
   }
 
   /** Groups in which we sent this object as a member. */
