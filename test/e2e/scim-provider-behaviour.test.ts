@@ -215,6 +215,28 @@ describe('compatibility profiles: request shapes', () => {
   });
 });
 
+describe('request concurrency', () => {
+  it('keeps at most maxConcurrency requests in flight at the app, and uses them', async () => {
+    const app = await fakeApp();
+    app.faults = { ...app.faults, latencyMs: 20 };
+    const users: string[] = [];
+    for (let i = 0; i < 40; i++) users.push(await api.createUser({ userName: `conc${i}@example.com` }));
+    const scope = await api.createGroup('Concurrency scope', users);
+    const provider = await api.createProvider({
+      name: 'Three at once',
+      url: app.baseUrl,
+      auth: bearer(app),
+      maxConcurrency: 3,
+      scope: { users: 'groups', userGroupIds: [scope], groups: 'selected', groupIds: [scope] },
+    });
+    const run = await api.syncAndWait(provider.id);
+    expect(run).toMatchObject({ status: 'succeeded', counts: { created: 41 } });
+    expect(app.maxInFlight).toBeLessThanOrEqual(3);
+    expect(app.maxInFlight).toBeGreaterThanOrEqual(2);
+    await api.json('DELETE', `/api/v1/providers/${provider.id}`, undefined, 204);
+  });
+});
+
 describe('faults', () => {
   it('converges to the exact state with no duplicate creates through 5xx, 429, dropped connections', async () => {
     const app = await fakeApp();

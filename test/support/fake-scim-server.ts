@@ -80,6 +80,9 @@ export class FakeScimServer {
   /** Tokens issued by the OAuth2 endpoint that are still accepted. */
   readonly issuedTokens = new Set<string>();
   tokenRequests = 0;
+  /** Requests being handled now, and the most there ever were at once. */
+  inFlight = 0;
+  maxInFlight = 0;
 
   constructor(options: FakeScimOptions = {}) {
     this.options = {
@@ -181,6 +184,9 @@ export class FakeScimServer {
       at: Date.now(),
     };
     this.log.push(entry);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    res.once('close', () => this.inFlight--);
     const write = entry.method !== 'GET';
     if (this.faults.latencyMs) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
     if (this.faults.down || this.random() < this.faults.dropRate) {

@@ -90,6 +90,16 @@ interface Item<V> {
   managerPending?: boolean;
 }
 
+/**
+ * Objects of a batch pushed at once: twice the provider's request concurrency. Requests are capped
+ * by the client at `maxConcurrency`; the other objects meanwhile do their bookkeeping (a group saves
+ * its new id and members between its POST and its member PATCHes) or wait for a request slot, so
+ * the app always has requests waiting rather than a slot idle during a database round trip.
+ */
+function objectsAtOnce(rt: ProviderRuntime): number {
+  return Math.max(1, rt.provider.maxConcurrency) * 2;
+}
+
 /** A lookup hit: the app's id and resource. */
 interface Found {
   id: string;
@@ -189,7 +199,7 @@ export class PushEngine {
         }
         const done = await pMap(
           wave.items,
-          rt.provider.maxConcurrency,
+          objectsAtOnce(rt),
           (item) => this.guard(rt, 'user', item, writes, fatal, () => this.pushUser(rt, item, writes)),
           fatal.signal,
         );
@@ -499,7 +509,7 @@ export class PushEngine {
       );
       const done = await pMap(
         items,
-        rt.provider.maxConcurrency,
+        objectsAtOnce(rt),
         (item) =>
           this.guard(rt, 'group', item, writes, fatal, () =>
             this.pushGroup(
