@@ -101,7 +101,7 @@ describe('statistics keeper', () => {
       20_000,
       'the change count',
     );
-    const other = await db.createQueryRunner();
+    const other = db.createQueryRunner();
     try {
       await other.startTransaction();
       await other.query(
