@@ -80,6 +80,8 @@ export class FakeScimServer {
   /** Tokens issued by the OAuth2 endpoint that are still accepted. */
   readonly issuedTokens = new Set<string>();
   tokenRequests = 0;
+  /** When each connection refused while the app was down arrived (ms since the epoch). */
+  readonly refusedAt: number[] = [];
   /** Requests being handled now, and the most there ever were at once. */
   inFlight = 0;
   maxInFlight = 0;
@@ -103,6 +105,7 @@ export class FakeScimServer {
     this.server.keepAliveTimeout = 60_000;
     this.server.on('connection', (socket: Socket) => {
       if (this.faults.down) {
+        this.refusedAt.push(Date.now());
         socket.destroy();
         return;
       }
