@@ -719,7 +719,25 @@ describe('provider settings and on-demand pushes', () => {
       10_000,
       'the unlinked provider gets it',
     );
-    await new Promise((r) => setTimeout(r, 300));
+    // Every change is dispatched: a push for the linked provider would be queued, running, or
+    // done (then the app would have the user) by now.
+    await eventually(
+      async () =>
+        Number(
+          (
+            (await t.database.dataSource.query(
+              `SELECT count(*) AS n FROM change_events WHERE dispatched_at IS NULL`,
+            )) as { n: string }[]
+          )[0]!.n,
+        ) === 0,
+      10_000,
+      'every change dispatched',
+    );
+    const queued = (await t.database.dataSource.query(
+      `SELECT count(*) AS n FROM graphile_worker._private_jobs WHERE key LIKE $1`,
+      [`scim-provider.push:${linked.id}:%`],
+    )) as { n: string }[];
+    expect(Number(queued[0]!.n)).toBe(0);
     expect(app.userByName('echo@example.com')).toBeUndefined();
     await api.json('DELETE', `/api/v1/providers/${linked.id}`, undefined, 204);
     await api.json('DELETE', `/api/v1/providers/${unlinked.id}`, undefined, 204);

@@ -76,7 +76,11 @@ describe('job platform', () => {
     );
     await waitFor(async () => (pushesOf('committed').length ? true : undefined), 5000, 'the committed job');
     expect(Date.now() - started).toBeLessThan(1000);
-    await new Promise((r) => setTimeout(r, 300));
+    // The rolled-back job was never queued: no row to run, now or later.
+    const rows = (await dataSource.query(
+      `SELECT count(*) AS n FROM graphile_worker._private_jobs WHERE payload->>'objectId' = 'rolled-back'`,
+    )) as { n: string }[];
+    expect(Number(rows[0]!.n)).toBe(0);
     expect(pushesOf('rolled-back')).toEqual([]);
   });
 
