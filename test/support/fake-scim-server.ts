@@ -13,6 +13,8 @@ export interface LoggedRequest {
   /** True when the request changed (or would have changed) state: POST, PUT, PATCH, DELETE that was processed. */
   applied: boolean;
   at: number;
+  /** An operation of a Bulk request (the Bulk request itself is logged as `POST /Bulk`, never applied). */
+  bulk?: boolean;
 }
 
 /** Fault injection, each a probability per request (0..1) unless said otherwise. */
@@ -48,6 +50,11 @@ export interface FakeScimOptions {
   oauthClient?: { clientId: string; clientSecret: string; expiresIn: number };
   /** Seed of the fault dice, so a test sees the same faults in the same request order. */
   seed?: number;
+  /**
+   * Serve `POST /Bulk` (RFC 7644 §3.7) and declare it with these limits; each operation is also
+   * logged as its own request (`bulk: true`). `'refuse'` declares Bulk but answers 501 to it.
+   */
+  bulk?: false | 'refuse' | { maxOperations: number; maxPayloadSize: number };
 }
 
 const NO_FAULTS: Faults = {
@@ -96,6 +103,7 @@ export class FakeScimServer {
       unauthorized: options.unauthorized ?? false,
       oauthClient: options.oauthClient ?? { clientId: '', clientSecret: '', expiresIn: 0 },
       seed: options.seed ?? 1,
+      bulk: options.bulk ?? false,
     };
     this.random = mulberry32(this.options.seed);
   }
@@ -212,14 +220,14 @@ export class FakeScimServer {
     }
     let status: number;
     let out: unknown;
-    try {
-      [status, out] = this.route(entry.method, path, query, body);
-    } catch (e) {
-      const err = e as { status?: number; scimType?: string; message: string };
-      [status, out] = [err.status ?? 500, error(err.status ?? 500, err.message, err.scimType)];
+    let applied: boolean;
+    if (path === '/Bulk' && entry.method === 'POST' && this.options.bulk) {
+      [status, out, applied] = this.bulk(body);
+    } else {
+      [status, out] = this.routeOrError(entry.method, path, query, body);
+      applied = entry.applied = write && status < 400;
     }
-    entry.applied = write && status < 400;
-    if (entry.applied && this.random() < this.faults.dropAfterApplyRate) {
+    if (applied && this.random() < this.faults.dropAfterApplyRate) {
       entry.status = 'dropped';
       req.socket.destroy();
       return;
@@ -261,6 +269,68 @@ export class FakeScimServer {
       .end(text);
   }
 
+  private routeOrError(
+    method: string,
+    path: string,
+    query: Record<string, string>,
+    body: unknown,
+  ): [number, unknown] {
+    try {
+      return this.route(method, path, query, body);
+    } catch (e) {
+      const err = e as { status?: number; scimType?: string; message: string };
+      return [err.status ?? 500, error(err.status ?? 500, err.message, err.scimType)];
+    }
+  }
+
+  /** `POST /Bulk`: operations in order, each through the same routes (and the per-request 500 dice). */
+  private bulk(body: unknown): [number, unknown, boolean] {
+    if (this.options.bulk === 'refuse') return [501, error(501, 'Bulk is not implemented'), false];
+    const limits = this.options.bulk as { maxOperations: number; maxPayloadSize: number };
+    const operations = (body as { Operations?: Json[] } | undefined)?.Operations;
+    if (!Array.isArray(operations)) return [400, error(400, 'no Operations', 'invalidSyntax'), false];
+    if (operations.length > limits.maxOperations || JSON.stringify(body).length > limits.maxPayloadSize)
+      return [413, error(413, 'too many operations or too large'), false];
+    let anyApplied = false;
+    const results = operations.map((op) => {
+      const method = String(op.method);
+      const path = String(op.path);
+      const entry: LoggedRequest = {
+        method,
+        path,
+        query: {},
+        body: op.data,
+        status: 0,
+        applied: false,
+        at: Date.now(),
+        bulk: true,
+      };
+      this.log.push(entry);
+      const [status, out] =
+        this.random() < this.faults.errorRate
+          ? [500, error(500, 'injected failure')]
+          : this.routeOrError(method, path, {}, op.data);
+      entry.status = status;
+      entry.applied = status < 400;
+      anyApplied ||= entry.applied;
+      const id = (out as { id?: string } | undefined)?.id;
+      const location =
+        status < 400 ? `${this.baseUrl}${method === 'POST' && id ? `${path}/${id}` : path}` : undefined;
+      return {
+        method,
+        ...(op.bulkId !== undefined ? { bulkId: op.bulkId } : {}),
+        ...(location ? { location } : {}),
+        status: String(status),
+        ...(status >= 400 ? { response: out } : {}),
+      };
+    });
+    return [
+      200,
+      { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkResponse'], Operations: results },
+      anyApplied,
+    ];
+  }
+
   private route(
     method: string,
     path: string,
@@ -274,7 +344,13 @@ export class FakeScimServer {
           schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
           patch: { supported: this.options.patchSupported },
           filter: { supported: true, maxResults: 200 },
-          bulk: { supported: false },
+          bulk: this.options.bulk
+            ? {
+                supported: true,
+                maxOperations: this.options.bulk === 'refuse' ? 1000 : this.options.bulk.maxOperations,
+                maxPayloadSize: this.options.bulk === 'refuse' ? 1_048_576 : this.options.bulk.maxPayloadSize,
+              }
+            : { supported: false },
         },
       ];
     }

@@ -36,6 +36,28 @@ export const requestDuration = metricOnce(
     }),
 );
 
+export const bulkRequestsTotal = metricOnce(
+  'identity_bridge_provider_bulk_requests_total',
+  () =>
+    new Counter({
+      name: 'identity_bridge_provider_bulk_requests_total',
+      help: 'SCIM Bulk requests sent to downstream apps, by provider (each carries several writes)',
+      labelNames: ['provider'] as const,
+      registers: [registry],
+    }),
+);
+
+export const bulkOperationsTotal = metricOnce(
+  'identity_bridge_provider_bulk_operations_total',
+  () =>
+    new Counter({
+      name: 'identity_bridge_provider_bulk_operations_total',
+      help: 'Writes carried in SCIM Bulk requests, by provider',
+      labelNames: ['provider'] as const,
+      registers: [registry],
+    }),
+);
+
 export const circuitOpen = metricOnce(
   'identity_bridge_provider_circuit_open',
   () =>

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { COMPATIBILITY_PROFILES, effectiveProfile, PROFILE_NAMES } from './compatibility.js';
+import {
+  COMPATIBILITY_PROFILES,
+  effectiveProfile,
+  MAX_BULK_OPERATIONS,
+  PROFILE_NAMES,
+} from './compatibility.js';
 
 describe('compatibility profiles', () => {
   it('has one row per profile name', () => {
@@ -42,5 +47,23 @@ describe('compatibility profiles', () => {
 
   it('takes the provider’s PATCH operations limit over the profile’s', () => {
     expect(effectiveProfile('default', undefined, 7).maxPatchOperations).toBe(7);
+  });
+
+  it('uses Bulk only when the app declares it, within its limits and ours', () => {
+    expect(effectiveProfile('default', undefined, null).bulkLimits).toBeNull();
+    expect(effectiveProfile('default', { bulk: false }, null).bulkLimits).toBeNull();
+    expect(
+      effectiveProfile('default', { bulk: true, bulkMaxOperations: 1000, bulkMaxPayloadSize: 2048 }, null)
+        .bulkLimits,
+    ).toEqual({ maxOperations: MAX_BULK_OPERATIONS, maxPayloadSize: 2048 });
+    expect(effectiveProfile('default', { bulk: true, bulkMaxOperations: 10 }, null).bulkLimits).toEqual({
+      maxOperations: 10,
+      maxPayloadSize: 1_048_576,
+    });
+    // One operation per request is no batching at all.
+    expect(effectiveProfile('default', { bulk: true, bulkMaxOperations: 1 }, null).bulkLimits).toBeNull();
+    // Strict apps and profiles that do not read the ServiceProviderConfig never get Bulk.
+    expect(effectiveProfile('entra', { bulk: true }, null).bulkLimits).toBeNull();
+    expect(effectiveProfile('aws', { bulk: true }, null).bulkLimits).toBeNull();
   });
 });

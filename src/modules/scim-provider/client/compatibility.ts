@@ -1,3 +1,5 @@
+import type { BulkLimits } from './bulk-batcher.js';
+
 /**
  * Per-vendor quirks as ONE data table of capability overrides and request shapes. The engine and
  * the client read fields of the provider's profile; nowhere else in the code asks "is this AWS?".
@@ -49,6 +51,11 @@ export interface CompatibilityProfile {
   slimResponses: boolean;
   /** Look an object up by all its lookup attributes in one request (`a eq "x" or b eq "y"`). */
   orFilters: boolean;
+  /**
+   * Carry concurrent writes in SCIM Bulk requests when the app's ServiceProviderConfig declares
+   * Bulk support (RFC 7644 §3.7), within its `maxOperations` and `maxPayloadSize`.
+   */
+  bulk: boolean;
 }
 
 const base: Omit<CompatibilityProfile, 'name' | 'description'> = {
@@ -69,7 +76,13 @@ const base: Omit<CompatibilityProfile, 'name' | 'description'> = {
   defaultMaxRequestsPerSecond: null,
   slimResponses: true,
   orFilters: true,
+  bulk: true,
 };
+
+/** Most writes we put in one Bulk request, whatever the app allows: a slow request holds them all. */
+export const MAX_BULK_OPERATIONS = 50;
+/** The payload limit assumed when an app declares Bulk without one (RFC 7643 makes it required). */
+const DEFAULT_BULK_PAYLOAD_BYTES = 1_048_576;
 
 export const COMPATIBILITY_PROFILES: Readonly<Record<ProfileName, CompatibilityProfile>> = {
   default: {
@@ -150,6 +163,7 @@ export const COMPATIBILITY_PROFILES: Readonly<Record<ProfileName, CompatibilityP
     memberRemoval: 'path-filter',
     memberType: 'User',
     addForNewAttributes: true,
+    bulk: false,
     userLookup: ['userName', 'externalId'],
     groupLookup: ['externalId', 'displayName'],
   },
@@ -171,6 +185,8 @@ export interface ServiceProviderCapabilities {
   filter?: boolean;
   filterMaxResults?: number;
   bulk?: boolean;
+  bulkMaxOperations?: number;
+  bulkMaxPayloadSize?: number;
 }
 
 /**
@@ -181,9 +197,10 @@ export function effectiveProfile(
   name: ProfileName,
   capabilities: ServiceProviderCapabilities | undefined,
   maxPatchOperations: number | null,
-): CompatibilityProfile & { canFilter: boolean } {
+): CompatibilityProfile & { canFilter: boolean; bulkLimits: BulkLimits | null } {
   const profile: CompatibilityProfile = { ...COMPATIBILITY_PROFILES[name] };
   let canFilter = true;
+  let bulkLimits: BulkLimits | null = null;
   if (profile.readServiceProviderConfig && capabilities) {
     if (capabilities.patch === false) {
       profile.userUpdate = 'put';
@@ -191,7 +208,14 @@ export function effectiveProfile(
       profile.memberUpdate = 'put';
     }
     if (capabilities.filter === false) canFilter = false;
+    const operations = Math.min(capabilities.bulkMaxOperations ?? MAX_BULK_OPERATIONS, MAX_BULK_OPERATIONS);
+    if (profile.bulk && capabilities.bulk === true && operations >= 2) {
+      bulkLimits = {
+        maxOperations: operations,
+        maxPayloadSize: capabilities.bulkMaxPayloadSize ?? DEFAULT_BULK_PAYLOAD_BYTES,
+      };
+    }
   }
   if (maxPatchOperations !== null && maxPatchOperations > 0) profile.maxPatchOperations = maxPatchOperations;
-  return { ...profile, canFilter };
+  return { ...profile, canFilter, bulkLimits };
 }

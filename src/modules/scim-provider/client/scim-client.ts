@@ -1,6 +1,13 @@
 import { Agent, Pool, request as undiciRequest, type Dispatcher } from 'undici';
 import { retryDelayMs } from '../../../platform/jobs/index.js';
-import { circuitOpen, requestDuration, requestsTotal } from '../scim-provider.metrics.js';
+import {
+  bulkOperationsTotal,
+  bulkRequestsTotal,
+  circuitOpen,
+  requestDuration,
+  requestsTotal,
+} from '../scim-provider.metrics.js';
+import { BulkBatcher, isBulkable, type BulkableRequest, type BulkLimits } from './bulk-batcher.js';
 import type { ServiceProviderCapabilities } from './compatibility.js';
 import { Semaphore } from '../../../lib/concurrency.js';
 import { CircuitBreaker, RateLimiter, sleep } from './flow-control.js';
@@ -67,6 +74,9 @@ export class ScimClient {
   private readonly slots: Semaphore;
   private readonly tokens: TokenSource;
   private capabilities: { value: ServiceProviderCapabilities | undefined; at: number } | undefined;
+  private batcher: BulkBatcher | undefined;
+  private bulkLimits: BulkLimits | undefined;
+  private bulkRefused: string | undefined;
 
   constructor(readonly target: ClientTarget) {
     const url = new URL(target.url);
@@ -137,57 +147,137 @@ export class ScimClient {
   }
 
   private async once(req: ScimRequest, attempt: number): Promise<ScimResponse> {
-    return this.slots.run(async () => {
+    const batcher = this.batcher;
+    if (batcher && isBulkable(req.method, req.path)) {
+      // Slots are taken by the batcher per HTTP request, not per write in it.
       await this.limiter.acquire(req.signal);
       const { probe } = this.breaker.admit();
-      const token = await this.tokens.get().catch((error: unknown) => {
-        this.breaker.release(probe);
-        throw error;
-      });
-      const query = req.query ? `?${new URLSearchParams(req.query).toString()}` : '';
       const stop = requestDuration.startTimer({ provider: this.target.providerId, method: req.method });
       let outcome: HttpOutcome;
       try {
-        const res = await this.pool.request({
-          method: req.method,
-          path: `${this.basePath}${req.path}${query}`,
-          headers: {
-            authorization: `Bearer ${token}`,
-            accept: `${SCIM_JSON}, application/json`,
-            ...(req.body !== undefined ? { 'content-type': SCIM_JSON } : {}),
-            'user-agent': 'identity-bridge',
-          },
-          body: req.body !== undefined ? JSON.stringify(req.body) : undefined,
+        outcome = await batcher.submit({
+          method: req.method as BulkableRequest['method'],
+          path: req.path,
+          body: req.body,
           signal: req.signal,
         });
-        outcome = { status: res.statusCode, headers: res.headers, body: await readBody(res.body) };
       } catch (error) {
-        if (req.signal?.aborted) {
-          this.breaker.release(probe);
-          throw error;
-        }
-        outcome = { error, sent: !isConnectError(error) };
+        this.breaker.release(probe);
+        throw error;
       } finally {
         stop();
       }
-      const failure = classifyOutcome(outcome);
-      requestsTotal.inc({
-        provider: this.target.providerId,
-        method: req.method,
-        outcome: failure ? failure.kind : `${Math.floor((outcome as { status: number }).status / 100)}xx`,
-      });
-      if (!failure) {
-        this.breaker.success(probe);
-        return outcome as ScimResponse;
-      }
-      if (failure.kind === 'transient') this.breaker.failure(probe);
-      else if (failure.kind === 'rateLimited') {
-        this.limiter.pause(failure.details.retryAfterMs ?? 1000);
+      return this.settle(req, outcome, probe, attempt);
+    }
+    return this.slots.run(async () => {
+      await this.limiter.acquire(req.signal);
+      const { probe } = this.breaker.admit();
+      const stop = requestDuration.startTimer({ provider: this.target.providerId, method: req.method });
+      let outcome: HttpOutcome;
+      try {
+        outcome = await this.exchange(req);
+      } catch (error) {
         this.breaker.release(probe);
-      } else this.breaker.success(probe); // the app is up: it answered
-      if (attempt > 1) failure.message = `${failure.message} (after ${attempt} attempts)`;
-      throw failure;
+        throw error;
+      } finally {
+        stop();
+      }
+      return this.settle(req, outcome, probe, attempt);
     });
+  }
+
+  /** One HTTP exchange; its outcome, or a throw when the caller aborted (or no token could be had). */
+  private async exchange(req: {
+    method: string;
+    path: string;
+    query?: Record<string, string>;
+    body?: unknown;
+    signal?: AbortSignal;
+  }): Promise<HttpOutcome> {
+    const token = await this.tokens.get();
+    const query = req.query ? `?${new URLSearchParams(req.query).toString()}` : '';
+    try {
+      const res = await this.pool.request({
+        method: req.method as Dispatcher.HttpMethod,
+        path: `${this.basePath}${req.path}${query}`,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: `${SCIM_JSON}, application/json`,
+          ...(req.body !== undefined ? { 'content-type': SCIM_JSON } : {}),
+          'user-agent': 'identity-bridge',
+        },
+        body: req.body !== undefined ? JSON.stringify(req.body) : undefined,
+        signal: req.signal,
+      });
+      return { status: res.statusCode, headers: res.headers, body: await readBody(res.body) };
+    } catch (error) {
+      if (req.signal?.aborted) throw error;
+      return { error, sent: !isConnectError(error) };
+    }
+  }
+
+  /** Classifies an outcome (the only place), counts it and tells the breaker and the limiter. */
+  private settle(req: ScimRequest, outcome: HttpOutcome, probe: boolean, attempt: number): ScimResponse {
+    const failure = classifyOutcome(outcome);
+    requestsTotal.inc({
+      provider: this.target.providerId,
+      method: req.method,
+      outcome: failure ? failure.kind : `${Math.floor((outcome as { status: number }).status / 100)}xx`,
+    });
+    if (!failure) {
+      this.breaker.success(probe);
+      return outcome as ScimResponse;
+    }
+    if (failure.kind === 'transient') this.breaker.failure(probe);
+    else if (failure.kind === 'rateLimited') {
+      this.limiter.pause(failure.details.retryAfterMs ?? 1000);
+      this.breaker.release(probe);
+    } else this.breaker.success(probe); // the app is up: it answered
+    if (attempt > 1) failure.message = `${failure.message} (after ${attempt} attempts)`;
+    throw failure;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Bulk
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Carries concurrent writes in SCIM Bulk requests within these limits (the effective profile's,
+   * from the app's ServiceProviderConfig), or stops doing so (null). An app that turned out not to
+   * take Bulk keeps getting single requests for the life of this client.
+   */
+  useBulk(limits: BulkLimits | null): void {
+    if (this.bulkRefused) return;
+    if (!limits) {
+      this.batcher = undefined;
+      this.bulkLimits = undefined;
+      return;
+    }
+    if (
+      this.bulkLimits?.maxOperations === limits.maxOperations &&
+      this.bulkLimits.maxPayloadSize === limits.maxPayloadSize
+    )
+      return;
+    this.bulkLimits = limits;
+    const provider = this.target.providerId;
+    this.batcher = new BulkBatcher(limits, Math.max(1, this.target.maxConcurrency), {
+      single: (req) => this.slots.run(() => this.exchange(req)),
+      bulk: (body, operations) =>
+        this.slots.run(async () => {
+          bulkRequestsTotal.inc({ provider });
+          bulkOperationsTotal.inc({ provider }, operations);
+          return this.exchange({ method: 'POST', path: '/Bulk', body });
+        }),
+      unsupported: (reason) => {
+        this.bulkRefused = reason;
+        this.batcher = undefined;
+      },
+    });
+  }
+
+  /** Why Bulk is no longer used with this app, if it was refused. */
+  get bulkRefusedReason(): string | undefined {
+    return this.bulkRefused;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -219,8 +309,10 @@ export class ScimClient {
 function parseCapabilities(body: unknown): ServiceProviderCapabilities {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<
     string,
-    { supported?: unknown; maxResults?: unknown } | undefined
+    { supported?: unknown; maxResults?: unknown; maxOperations?: unknown; maxPayloadSize?: unknown } | undefined
   >;
+  const positive = (value: unknown) =>
+    typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
   const flag = (key: string) =>
     typeof b[key]?.supported === 'boolean' ? (b[key].supported as boolean) : undefined;
   return {
@@ -228,6 +320,8 @@ function parseCapabilities(body: unknown): ServiceProviderCapabilities {
     filter: flag('filter'),
     bulk: flag('bulk'),
     filterMaxResults: typeof b.filter?.maxResults === 'number' ? b.filter.maxResults : undefined,
+    bulkMaxOperations: positive(b.bulk?.maxOperations),
+    bulkMaxPayloadSize: positive(b.bulk?.maxPayloadSize),
   };
 }
 

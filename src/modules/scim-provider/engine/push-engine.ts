@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { DomainError } from '../../../platform/errors/domain-error.js';
 import { ProcessPresence, type SyncObjectType } from '../../../platform/jobs/index.js';
 import { MappingEngine } from '../../property-mapping/index.js';
-import { effectiveProfile, type CompatibilityProfile } from '../client/compatibility.js';
+import { effectiveProfile } from '../client/compatibility.js';
 import type { HttpMethod, ScimClient, ScimResponse } from '../client/scim-client.js';
 import { ScimClients } from '../client/scim-clients.js';
 import { SyncError } from '../client/scim-client.errors.js';
@@ -69,7 +69,7 @@ export interface BatchResult {
 export interface ProviderRuntime {
   provider: ProviderEntity;
   client: ScimClient;
-  profile: CompatibilityProfile & { canFilter: boolean };
+  profile: ReturnType<typeof effectiveProfile>;
   userMappingIds: string[];
   groupMappingIds: string[];
   /** Lease owner prefix: `<processId>:<random>`, one per batch. */
@@ -94,10 +94,13 @@ interface Item<V> {
  * Objects of a batch pushed at once: twice the provider's request concurrency. Requests are capped
  * by the client at `maxConcurrency`; the other objects meanwhile do their bookkeeping (a group saves
  * its new id and members between its POST and its member PATCHes) or wait for a request slot, so
- * the app always has requests waiting rather than a slot idle during a database round trip.
+ * the app always has requests waiting rather than a slot idle during a database round trip. With
+ * an app that takes Bulk, sixteen times: the writes that wait for a slot go together in the next
+ * Bulk request, so more objects at once means fuller Bulk requests (bench:sync: 8× carried a fifth
+ * of the writes in Bulk, 16× nearly all).
  */
 function objectsAtOnce(rt: ProviderRuntime): number {
-  return Math.max(1, rt.provider.maxConcurrency) * 2;
+  return Math.max(1, rt.provider.maxConcurrency) * (rt.profile.bulkLimits ? 16 : 2);
 }
 
 /** A lookup hit: the app's id and resource. */
@@ -142,10 +145,12 @@ export class PushEngine {
     const capabilities = profileRow.readServiceProviderConfig
       ? await client.serviceProviderConfig(options.signal).catch(capabilityFallback)
       : undefined;
+    const profile = effectiveProfile(provider.compatibility, capabilities, provider.maxPatchOperations);
+    client.useBulk(profile.bulkLimits);
     return {
       provider,
       client,
-      profile: effectiveProfile(provider.compatibility, capabilities, provider.maxPatchOperations),
+      profile,
       userMappingIds: await this.providers.mappingIds(provider, 'provider:user'),
       groupMappingIds: await this.providers.mappingIds(provider, 'provider:group'),
       owner: `${this.presence.processId}:${randomBytes(4).toString('hex')}`,
