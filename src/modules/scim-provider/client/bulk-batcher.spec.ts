@@ -109,6 +109,13 @@ const allApplied = (bulk: SentBulk): HttpOutcome =>
     ),
   );
 
+/** Checks which writes Bulk request `index` carries, and answers it with every one applied. */
+async function answerAll(transport: FakeTransport, index: number, paths: string[]): Promise<void> {
+  expect(transport.bulks[index].body.Operations.map((o) => o.path)).toEqual(paths);
+  transport.bulks[index].answer.resolve(allApplied(transport.bulks[index]));
+  await settle();
+}
+
 const LIMITS: BulkLimits = { maxOperations: 100, maxPayloadSize: 1_000_000 };
 
 const post = (userName: string): BulkableRequest => ({ method: 'POST', path: '/Users', body: { userName } });
@@ -236,14 +243,10 @@ describe('BulkBatcher', () => {
 
       expect(transport.bulks).toHaveLength(1);
       expect(transport.bulks[0].operations).toBe(2);
-      expect(transport.bulks[0].body.Operations.map((o) => o.path)).toEqual(['/Users/u1', '/Users/u2']);
-      transport.bulks[0].answer.resolve(allApplied(transport.bulks[0]));
-      await settle();
+      await answerAll(transport, 0, ['/Users/u1', '/Users/u2']);
 
       expect(transport.bulks).toHaveLength(2);
-      expect(transport.bulks[1].body.Operations.map((o) => o.path)).toEqual(['/Users/u3', '/Users/u4']);
-      transport.bulks[1].answer.resolve(allApplied(transport.bulks[1]));
-      await settle();
+      await answerAll(transport, 1, ['/Users/u3', '/Users/u4']);
 
       // The last one is alone: a plain request.
       expect(transport.bulks).toHaveLength(2);
@@ -265,15 +268,11 @@ describe('BulkBatcher', () => {
       await release();
 
       expect(transport.bulks).toHaveLength(1);
-      expect(transport.bulks[0].body.Operations.map((o) => o.path)).toEqual(['/Users/u1', '/Users/u2']);
       expect(JSON.stringify(transport.bulks[0].body).length).toBeLessThanOrEqual(1000);
-      transport.bulks[0].answer.resolve(allApplied(transport.bulks[0]));
-      await settle();
+      await answerAll(transport, 0, ['/Users/u1', '/Users/u2']);
 
       expect(transport.bulks).toHaveLength(2);
-      expect(transport.bulks[1].body.Operations.map((o) => o.path)).toEqual(['/Users/u3', '/Users/u4']);
-      transport.bulks[1].answer.resolve(allApplied(transport.bulks[1]));
-      await settle();
+      await answerAll(transport, 1, ['/Users/u3', '/Users/u4']);
 
       expect(transport.bulks).toHaveLength(2);
       expect(transport.singles.map((s) => s.req.path)).toEqual(['/Users/first', '/Users/huge']);
