@@ -12,6 +12,8 @@ export interface BulkableRequest {
   method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** `/Users`, `/Users/{id}`, `/Groups`, `/Groups/{id}`. */
   path: string;
+  /** Sent when the write goes alone; a Bulk operation has no query (RFC 7644 §3.7). */
+  query?: Record<string, string>;
   body?: unknown;
   signal?: AbortSignal;
 }
@@ -81,7 +83,7 @@ export class BulkBatcher {
   private singly = false;
 
   constructor(
-    private readonly limits: BulkLimits,
+    readonly limits: BulkLimits,
     private readonly maxInFlight: number,
     private readonly transport: BulkTransport,
   ) {}

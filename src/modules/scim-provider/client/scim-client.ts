@@ -75,10 +75,13 @@ export class ScimClient {
   private readonly tokens: TokenSource;
   private capabilities: { value: ServiceProviderCapabilities | undefined; at: number } | undefined;
   private batcher: BulkBatcher | undefined;
-  private bulkLimits: BulkLimits | undefined;
-  private bulkRefused: string | undefined;
+  private bulkRefused = false;
 
-  constructor(readonly target: ClientTarget) {
+  /** `onBulkRefused`: told once when the app turns out not to take Bulk (why, in words). */
+  constructor(
+    readonly target: ClientTarget,
+    private readonly onBulkRefused: (reason: string) => void = () => undefined,
+  ) {
     const url = new URL(target.url);
     this.basePath = url.pathname.replace(/\/+$/, '');
     const tls = { rejectUnauthorized: target.tlsVerify, ...(target.caBundle ? { ca: target.caBundle } : {}) };
@@ -147,20 +150,16 @@ export class ScimClient {
   }
 
   private async once(req: ScimRequest, attempt: number): Promise<ScimResponse> {
-    const batcher = this.batcher;
-    if (batcher && isBulkable(req.method, req.path)) {
-      // Slots are taken by the batcher per HTTP request, not per write in it.
+    const batcher = this.batcher && isBulkable(req.method, req.path) ? this.batcher : undefined;
+    const attemptOnce = async () => {
       await this.limiter.acquire(req.signal);
       const { probe } = this.breaker.admit();
       const stop = requestDuration.startTimer({ provider: this.target.providerId, method: req.method });
       let outcome: HttpOutcome;
       try {
-        outcome = await batcher.submit({
-          method: req.method as BulkableRequest['method'],
-          path: req.path,
-          body: req.body,
-          signal: req.signal,
-        });
+        outcome = batcher
+          ? await batcher.submit({ ...req, method: req.method as BulkableRequest['method'] })
+          : await this.exchange(req);
       } catch (error) {
         this.breaker.release(probe);
         throw error;
@@ -168,22 +167,9 @@ export class ScimClient {
         stop();
       }
       return this.settle(req, outcome, probe, attempt);
-    }
-    return this.slots.run(async () => {
-      await this.limiter.acquire(req.signal);
-      const { probe } = this.breaker.admit();
-      const stop = requestDuration.startTimer({ provider: this.target.providerId, method: req.method });
-      let outcome: HttpOutcome;
-      try {
-        outcome = await this.exchange(req);
-      } catch (error) {
-        this.breaker.release(probe);
-        throw error;
-      } finally {
-        stop();
-      }
-      return this.settle(req, outcome, probe, attempt);
-    });
+    };
+    // The batcher takes a slot per HTTP request it sends, not per write in it.
+    return batcher ? attemptOnce() : this.slots.run(attemptOnce);
   }
 
   /** One HTTP exchange; its outcome, or a throw when the caller aborted (or no token could be had). */
@@ -247,18 +233,13 @@ export class ScimClient {
    * take Bulk keeps getting single requests for the life of this client.
    */
   useBulk(limits: BulkLimits | null): void {
-    if (this.bulkRefused) return;
-    if (!limits) {
+    if (this.bulkRefused || !limits) {
       this.batcher = undefined;
-      this.bulkLimits = undefined;
       return;
     }
-    if (
-      this.bulkLimits?.maxOperations === limits.maxOperations &&
-      this.bulkLimits.maxPayloadSize === limits.maxPayloadSize
-    )
+    const current = this.batcher?.limits;
+    if (current?.maxOperations === limits.maxOperations && current.maxPayloadSize === limits.maxPayloadSize)
       return;
-    this.bulkLimits = limits;
     const provider = this.target.providerId;
     this.batcher = new BulkBatcher(limits, Math.max(1, this.target.maxConcurrency), {
       single: (req) => this.slots.run(() => this.exchange(req)),
@@ -269,15 +250,11 @@ export class ScimClient {
           return this.exchange({ method: 'POST', path: '/Bulk', body });
         }),
       unsupported: (reason) => {
-        this.bulkRefused = reason;
+        this.bulkRefused = true;
         this.batcher = undefined;
+        this.onBulkRefused(reason);
       },
     });
-  }
-
-  /** Why Bulk is no longer used with this app, if it was refused. */
-  get bulkRefusedReason(): string | undefined {
-    return this.bulkRefused;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -309,7 +286,8 @@ export class ScimClient {
 function parseCapabilities(body: unknown): ServiceProviderCapabilities {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<
     string,
-    { supported?: unknown; maxResults?: unknown; maxOperations?: unknown; maxPayloadSize?: unknown } | undefined
+    | { supported?: unknown; maxResults?: unknown; maxOperations?: unknown; maxPayloadSize?: unknown }
+    | undefined
   >;
   const positive = (value: unknown) =>
     typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;

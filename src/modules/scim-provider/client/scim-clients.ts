@@ -1,4 +1,6 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { LOGGER } from '../../../platform/logging/logging.module.js';
 import { ScimClient, type ClientTarget } from './scim-client.js';
 
 /**
@@ -8,12 +10,22 @@ import { ScimClient, type ClientTarget } from './scim-client.js';
 @Injectable()
 export class ScimClients implements OnModuleDestroy {
   private readonly clients = new Map<string, ScimClient>();
+  private readonly logger: Logger;
+
+  constructor(@Inject(LOGGER) logger: Logger) {
+    this.logger = logger.child({ component: 'scim-client' });
+  }
 
   get(target: ClientTarget): ScimClient {
     const current = this.clients.get(target.providerId);
     if (current && current.target.version === target.version) return current;
     if (current) void current.close();
-    const client = new ScimClient(target);
+    const client = new ScimClient(target, (reason) =>
+      this.logger.warn(
+        { providerId: target.providerId, reason },
+        'The app declares SCIM Bulk but refused it: its writes go as single requests from now on',
+      ),
+    );
     this.clients.set(target.providerId, client);
     return client;
   }
