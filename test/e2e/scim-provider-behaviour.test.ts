@@ -5,6 +5,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProcessPresence } from '../../src/platform/jobs/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { FakeScimServer } from '../support/fake-scim-server.js';
 import { adminApi, eventually, waitForRun } from '../support/provider-helpers.js';
@@ -452,6 +453,35 @@ describe('provider settings and on-demand pushes', () => {
     await api.json('DELETE', `/api/v1/providers/${provider.id}`, undefined, 204);
   });
 
+  it('waits for a push of the same object by another job instead of answering busy', async () => {
+    const app = await fakeApp();
+    const user = await api.createUser({ userName: 'held@example.com' });
+    const provider = await api.createProvider({
+      name: 'Held',
+      url: app.baseUrl,
+      auth: bearer(app),
+      scope: { groups: 'none' },
+    });
+    // A live process (this one) holds the object for one more second, as a running push would.
+    const owner = `${t.app.get(ProcessPresence).processId}:another-job`;
+    await t.database.dataSource.query(
+      `INSERT INTO provider_connections (provider_id, object_type, local_id, lease_owner, lease_until)
+       VALUES ($1, 'user', $2, $3, now() + interval '1 second')
+       ON CONFLICT (provider_id, object_type, local_id)
+       DO UPDATE SET lease_owner = EXCLUDED.lease_owner, lease_until = EXCLUDED.lease_until`,
+      [provider.id, user, owner],
+    );
+    const pushed = await api.json(
+      'POST',
+      `/api/v1/providers/${provider.id}/objects/sync`,
+      { type: 'user', id: user },
+      200,
+    );
+    expect(pushed.body.outcome).toBe('created');
+    expect(app.userByName('held@example.com')).toBeDefined();
+    await api.json('DELETE', `/api/v1/providers/${provider.id}`, undefined, 204);
+  });
+
   it('validates settings and keeps secrets write-only through a merge patch', async () => {
     const app = await fakeApp();
     await api.json(
@@ -518,23 +548,13 @@ describe('provider settings and on-demand pushes', () => {
     );
     expect(pushed.body).toMatchObject({ outcome: expect.stringMatching(/created|unchanged/), dryRun: false });
     expect(app.userByName('ondemand@example.com')).toBeDefined();
-    // The delta push of the new user may hold the object for a moment: then the answer is `busy`.
-    let again = '';
-    await eventually(
-      async () => {
-        const res = await api.json(
-          'POST',
-          `/api/v1/providers/${provider.id}/objects/sync`,
-          { type: 'user', id: user },
-          200,
-        );
-        again = res.body.outcome as string;
-        return again !== 'busy';
-      },
-      10_000,
-      'the object free of the delta push',
+    const again = await api.json(
+      'POST',
+      `/api/v1/providers/${provider.id}/objects/sync`,
+      { type: 'user', id: user },
+      200,
     );
-    expect(again).toBe('unchanged');
+    expect(again.body.outcome).toBe('unchanged');
     await api.json(
       'POST',
       `/api/v1/providers/${provider.id}/objects/sync`,

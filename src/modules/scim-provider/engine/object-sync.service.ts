@@ -3,10 +3,15 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { JobQueue, type SyncObjectType } from '../../../platform/jobs/index.js';
 import { SyncError } from '../client/scim-client.errors.js';
+import { sleep } from '../client/flow-control.js';
 import { ProvidersService } from '../providers/providers.service.js';
 import { ProviderErrors } from '../scim-provider.errors.js';
 import { pushJobKey } from './dispatcher.js';
 import { PushEngine } from './push-engine.js';
+
+/** How long an on-demand push waits for another job's push of the same object, and how often it looks. */
+const BUSY_WAIT_MS = 5000;
+const BUSY_RETRY_MS = 50;
 
 export interface ObjectSyncResult {
   outcome: string;
@@ -45,12 +50,21 @@ export class ObjectSyncService {
       throw error;
     }
     if (!rt) throw ProviderErrors.notFound(providerId);
-    const batch =
-      type === 'user'
-        ? await this.engine.pushUsers(rt, { ids: [objectId] })
-        : await this.engine.pushGroups(rt, { ids: [objectId] });
+    // A job pushing the same object (a delta of the change the admin just made, say) holds it for
+    // moments: wait for it rather than answer `busy`.
+    const deadline = Date.now() + BUSY_WAIT_MS;
+    let batch;
+    let result;
+    for (;;) {
+      batch =
+        type === 'user'
+          ? await this.engine.pushUsers(rt, { ids: [objectId] })
+          : await this.engine.pushGroups(rt, { ids: [objectId] });
+      result = batch.results.find((r) => r.id === objectId);
+      if (result?.outcome !== 'busy' || batch.fatal || Date.now() >= deadline) break;
+      await sleep(BUSY_RETRY_MS);
+    }
     if (batch.fatal) await this.providers.pause(providerId, batch.fatal.message);
-    const result = batch.results.find((r) => r.id === objectId);
     if (!result || result.outcome === 'absent') {
       const table = type === 'user' ? 'users' : 'groups';
       const [row] = (await this.dataSource.query(
